@@ -1,0 +1,39 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// zettabee has no package dependencies: only what the Swift toolchain ships.
+let package = Package(
+    name: "zettabee",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "zettabee", targets: ["zettabee"]),
+        .executable(name: "zfake", targets: ["FakeTools"]),
+    ],
+    targets: [
+        // Pure: the typed command graph, shell quoting, lowering to argv, dry-run rendering.
+        .target(name: "CommandGraph"),
+        // The only code that spawns processes or touches signals.
+        .target(name: "GraphRunner", dependencies: ["CommandGraph"]),
+        // The domain: config, pairs, zfs vocabulary and parsers, replication planning, state.
+        .target(name: "Zettabee", dependencies: ["CommandGraph", "GraphRunner"]),
+        // Argument parsing, actions, output formats, exit codes.
+        .target(name: "ZettabeeCLI", dependencies: ["Zettabee", "CommandGraph", "GraphRunner"]),
+        .executableTarget(name: "zettabee", dependencies: ["ZettabeeCLI"]),
+        // The fake zfs/zpool/ssh/mbuffer/send_nsca behind fixtures/fakebin. An independent model of
+        // the real tools: it shares no code with zettabee. Always optimised, because throughput
+        // tests push gigabytes through it.
+        .executableTarget(
+            name: "FakeTools",
+            swiftSettings: [.unsafeFlags(["-O"])]
+        ),
+
+        .testTarget(name: "CommandGraphTests", dependencies: ["CommandGraph"]),
+        .testTarget(name: "GraphRunnerTests", dependencies: ["GraphRunner", "CommandGraph"]),
+        .testTarget(name: "ZettabeeTests", dependencies: ["Zettabee", "CommandGraph"]),
+        .testTarget(
+            name: "ZettabeeCLITests",
+            dependencies: ["ZettabeeCLI", "Zettabee", "CommandGraph", "GraphRunner"]
+        ),
+        .testTarget(name: "FakeToolsTests", dependencies: ["GraphRunner"]),
+    ]
+)
