@@ -1,0 +1,73 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The simulated world the fake tools share: one directory (`ZFAKE_WORLD`) holding a zfs state file per
+/// simulated host, the call log, the fault rules and their counters. `ZFAKE_HOST` names the host the
+/// current process runs on (default `localhost`); the fake ssh sets it for the remote side.
+struct FakeWorld {
+    let directory: String
+    let host: String
+
+    static let worldVariable = "ZFAKE_WORLD"
+    static let hostVariable = "ZFAKE_HOST"
+    static let faultsVariable = "ZFAKE_FAULTS"
+
+    static func fromEnvironment() -> FakeWorld {
+        let environment = ProcessInfo.processInfo.environment
+        guard let directory = environment[worldVariable], !directory.isEmpty else {
+            FileHandle.standardError.write(Data("zfake: \(worldVariable) is not set (the simulated world's directory)\n".utf8))
+            exit(70)
+        }
+        let host = environment[hostVariable].flatMap { $0.isEmpty ? nil : $0 } ?? "localhost"
+        return FakeWorld(directory: directory, host: host)
+    }
+
+    /// The zfs/zpool state file of a simulated host.
+    func stateFile(host: String) -> String { "\(directory)/hosts/\(host).json" }
+    var callLog: String { "\(directory)/calls.log" }
+    var faultsFile: String { "\(directory)/faults" }
+    var faultCounters: String { "\(directory)/fault-counters.json" }
+
+    /// Appends one JSON line per invocation: tool, host, argv, exit code, duration. Tests assert on it.
+    func logCall(tool: String, arguments: [String], exitCode: Int32, duration: Double) {
+        let entry: [String: Any] = [
+            "tool": tool, "host": host, "argv": arguments, "exit": Int(exitCode),
+            "duration": (duration * 1e6).rounded() / 1e6, "pid": Int(getpid()),
+            "time": Date().timeIntervalSince1970,
+        ]
+        guard var line = try? JSONSerialization.data(withJSONObject: entry, options: [.sortedKeys]) else { return }
+        line.append(0x0a)
+        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let fd = open(callLog, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        FileLock.withLock(fd: fd) {
+            line.withUnsafeBytes { _ = write(fd, $0.baseAddress, $0.count) }
+        }
+    }
+}
+
+/// `flock`-based exclusive locking for read-modify-write of shared files.
+enum FileLock {
+    static func withLock<T>(fd: Int32, _ body: () throws -> T) rethrows -> T {
+        while flock(fd, LOCK_EX) != 0 && errno == EINTR {}
+        defer { flock(fd, LOCK_UN) }
+        return try body()
+    }
+
+    /// Locks `path + ".lock"` (created if needed) around `body`.
+    static func withLock<T>(path: String, _ body: () throws -> T) rethrows -> T {
+        let lockPath = path + ".lock"
+        let fd = open(lockPath, O_RDWR | O_CREAT, 0o644)
+        precondition(fd >= 0, "cannot open lock file \(lockPath)")
+        defer { close(fd) }
+        return try withLock(fd: fd, body)
+    }
+}
+
+/// Shell-style glob matching (`*`, `?`, `[...]`) through fnmatch(3).
+func globMatches(_ pattern: String, _ text: String) -> Bool {
+    fnmatch(pattern, text, 0) == 0
+}
