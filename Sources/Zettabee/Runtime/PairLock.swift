@@ -1,0 +1,131 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Who holds (or last held) a pair's lock, as recorded in the lock file.
+public struct LockHolder: Hashable, Sendable {
+    public var pid: Int32
+    /// When the holder started, seconds since the epoch.
+    public var started: Double
+    /// The action the holder runs (`update`, `initialize`).
+    public var action: String
+
+    var fileText: String { "pid=\(pid)\nstarted=\(Int(started))\naction=\(action)\n" }
+
+    static func parse(_ text: String) -> LockHolder? {
+        var fields: [String: String] = [:]
+        for line in text.split(separator: "\n") {
+            guard let eq = line.firstIndex(of: "=") else { continue }
+            fields[String(line[..<eq])] = String(line[line.index(after: eq)...])
+        }
+        guard let pid = fields["pid"].flatMap({ Int32($0) }), let started = fields["started"].flatMap({ Double($0) })
+        else { return nil }
+        return LockHolder(pid: pid, started: started, action: fields["action"] ?? "?")
+    }
+}
+
+/// A pair's lock: `<run-dir>/<fp>.lck`, held with `flock` for as long as the run lives and recording the
+/// holder's pid, start time and action. The kernel drops the `flock` when the holder dies, so a lock file
+/// whose lock is free but which still names a holder was left by a run that was killed: it is *stale*.
+public final class PairLock {
+    public enum Acquisition {
+        /// Acquired. `staleHolder` is the killed run whose leftover file was found (and is now replaced).
+        case acquired(PairLock, staleHolder: LockHolder?)
+        /// A live run holds it.
+        case busy(LockHolder?)
+    }
+
+    /// What a lock file says when nobody is trying to take it.
+    public enum Inspection: Equatable {
+        case free
+        case held(LockHolder?)
+        case stale(LockHolder?)
+    }
+
+    public let path: String
+    private var fd: Int32
+
+    private init(path: String, fd: Int32) {
+        self.path = path
+        self.fd = fd
+    }
+
+    deinit { release() }
+
+    /// Tries to take the lock without waiting.
+    public static func acquire(path: String, action: String, now: Double = Date().timeIntervalSince1970) throws -> Acquisition {
+        var fd: Int32 = -1
+        while true {
+            fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+            guard fd >= 0 else {
+                throw LockError(path: path, reason: String(cString: strerror(errno)))
+            }
+            if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+                let holder = LockHolder.parse(readAll(fd))
+                close(fd)
+                return .busy(holder)
+            }
+            // A releasing holder unlinks the file: make sure the file locked is still the one at `path`.
+            if isStillAtPath(fd: fd, path: path) { break }
+            close(fd)
+        }
+        let previous = readAll(fd)
+        let stale = previous.isEmpty ? nil : (LockHolder.parse(previous) ?? LockHolder(pid: 0, started: 0, action: "?"))
+        let holder = LockHolder(pid: getpid(), started: now, action: action)
+        _ = ftruncate(fd, 0)
+        let text = Array(holder.fileText.utf8)
+        _ = text.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+        return .acquired(PairLock(path: path, fd: fd), staleHolder: stale)
+    }
+
+    /// Looks at a lock file without disturbing a live holder.
+    public static func inspect(path: String) -> Inspection {
+        let fd = open(path, O_RDWR | O_CLOEXEC)
+        guard fd >= 0 else { return .free }
+        defer { close(fd) }
+        let text = readAll(fd)
+        if flock(fd, LOCK_EX | LOCK_NB) != 0 { return .held(LockHolder.parse(text)) }
+        flock(fd, LOCK_UN)
+        return text.isEmpty ? .free : .stale(LockHolder.parse(text))
+    }
+
+    /// Removes a stale lock file. Refuses (returns the holder) while a live run holds it.
+    public static func removeStale(path: String) throws -> Inspection {
+        let fd = open(path, O_RDWR | O_CLOEXEC)
+        guard fd >= 0 else { return .free }
+        defer { close(fd) }
+        let text = readAll(fd)
+        if flock(fd, LOCK_EX | LOCK_NB) != 0 { return .held(LockHolder.parse(text)) }
+        unlink(path)
+        return text.isEmpty ? .free : .stale(LockHolder.parse(text))
+    }
+
+    /// Ends the run's hold: the file is emptied and removed, then the lock dropped.
+    public func release() {
+        guard fd >= 0 else { return }
+        _ = ftruncate(fd, 0)
+        unlink(path)
+        close(fd)
+        fd = -1
+    }
+
+    private static func isStillAtPath(fd: Int32, path: String) -> Bool {
+        var open = stat()
+        var named = stat()
+        guard fstat(fd, &open) == 0, stat(path, &named) == 0 else { return false }
+        return open.st_ino == named.st_ino && open.st_dev == named.st_dev
+    }
+
+    private static func readAll(_ fd: Int32) -> String {
+        var bytes = [UInt8](repeating: 0, count: 4096)
+        let count = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+        return count > 0 ? String(decoding: bytes[..<count], as: UTF8.self) : ""
+    }
+}
+
+public struct LockError: Error, CustomStringConvertible {
+    public var path: String
+    public var reason: String
+    public var description: String { "cannot open lock file \(path): \(reason)" }
+}
