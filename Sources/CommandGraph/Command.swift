@@ -5,7 +5,7 @@
 public struct Argument: Sendable, Hashable, CustomStringConvertible {
     /// What kind of argument this is.
     public enum Kind: Sendable, Hashable {
-        /// An option word such as `-R` or `--`.
+        /// A fixed word of the command's syntax: a subcommand such as `send`, an option such as `-R`.
         case flag(String)
         /// A plain value, such as an option's operand or a property assignment.
         case value(String)
