@@ -1,0 +1,52 @@
+/// Filters a stream passes through: compression, and `cat` for tests and benchmarks.
+/// All write to stdout and print nothing but errors.
+
+public enum Zstd {
+    public static let executable = "zstd"
+
+    /// `zstd -c -q [-T0] [-LEVEL]`. `level` is 1…19; `useAllCores` adds `-T0`.
+    public static func compress(level: Int? = nil, useAllCores: Bool = false) throws(InvalidValue) -> Command {
+        var arguments: [Argument] = [.flag("-c"), .flag("-q")]
+        if useAllCores { arguments.append(.flag("-T0")) }
+        if let level {
+            guard (1...19).contains(level) else {
+                throw InvalidValue(field: "zstd level", value: String(level), reason: "level must be between 1 and 19")
+            }
+            arguments.append(.flag("-\(level)"))
+        }
+        return Command(executable, arguments, label: "zstd")
+    }
+
+    /// `zstd -d -c -q`.
+    public static func decompress() -> Command {
+        Command(executable, [.flag("-d"), .flag("-c"), .flag("-q")], label: "zstd -d")
+    }
+}
+
+public enum LZ4 {
+    public static let executable = "lz4"
+
+    /// `lz4 -c -q`.
+    public static func compress() -> Command {
+        Command(executable, [.flag("-c"), .flag("-q")], label: "lz4")
+    }
+
+    /// `lz4 -d -c -q`.
+    public static func decompress() -> Command {
+        Command(executable, [.flag("-d"), .flag("-c"), .flag("-q")], label: "lz4 -d")
+    }
+}
+
+public enum Cat {
+    public static let executable = "cat"
+
+    /// `cat`: stdin to stdout.
+    public static func copy() -> Command { Command(executable, label: "cat") }
+
+    /// `cat FILE..`.
+    public static func files(_ paths: [String]) throws(InvalidValue) -> Command {
+        try ZFS.requireSome(paths, field: "files to cat")
+        for path in paths { try Check.path(path, field: "file to cat") }
+        return Command(executable, paths.map(Argument.value), label: "cat")
+    }
+}
