@@ -1,0 +1,92 @@
+import CommandGraph
+import GraphRunner
+
+/// A control command that failed: on which host, what ran, and what the program said.
+public struct CommandFailure: Error, CustomStringConvertible, Sendable {
+    /// The host, as named in the configuration (`localhost` side is the destination host).
+    public var host: String
+    /// The command as shell text, secrets masked.
+    public var command: String
+    /// The runner's one-line account, e.g. `zfs get (zfs get …) failed: it exited with status 1: cannot open …`.
+    public var runnerMessage: String
+    /// The last stderr line of the failing program, when it wrote one.
+    public var lastStderrLine: String?
+    /// The full stderr tail, for the log.
+    public var stderrTail: String
+    /// The exit status of the failing command when it exited (nil when killed, or when it never started).
+    public var exitStatus: Int32?
+    /// True when the failure is the runner's doing (interrupted, timed out) rather than the command's.
+    public var interruptedBySignal: Int32?
+
+    /// One line: what failed and why.
+    public var description: String {
+        if let interruptedBySignal { return "interrupted by signal \(interruptedBySignal)" }
+        if let lastStderrLine { return "\(commandLabel) on \(host) failed: \(lastStderrLine)" }
+        return "\(commandLabel) on \(host) failed: \(runnerMessage)"
+    }
+
+    var commandLabel: String
+
+    /// True when zfs said the dataset does not exist.
+    public var isMissingDataset: Bool {
+        stderrTail.contains("dataset does not exist")
+    }
+}
+
+/// Runs control commands (`zfs get`, `zfs snapshot`, …) on one host: the source over ssh, or the local
+/// destination. Every command is lowered by the command graph and run by the process runner, and reported
+/// to `observer` (the pair's log) before it runs.
+public final class HostSession: @unchecked Sendable {
+    /// The host name, as in the configuration.
+    public let host: String
+    public let location: Location
+    let executor: any GraphExecuting
+    let runOptions: RunOptions
+    let observer: (String) -> Void
+
+    public init(
+        host: String, location: Location, executor: any GraphExecuting, runOptions: RunOptions = RunOptions(),
+        observer: @escaping (String) -> Void = { _ in }
+    ) {
+        self.host = host
+        self.location = location
+        self.executor = executor
+        self.runOptions = runOptions
+        self.observer = observer
+    }
+
+    /// Runs `command` here and returns its stdout (at most `limit` bytes).
+    @discardableResult
+    public func run(_ command: Command, limit: Int = 16 << 20) throws(CommandFailure) -> String {
+        let lowered = Lowering.lower(Graph(Pipeline([Stage(command, on: location)])))
+        let pipeline = lowered.pipelines[0]
+        observer(Rendering.render(pipeline))
+        do {
+            return try executor.capture(pipeline, limit: limit, options: runOptions).stdout
+        } catch let failure as RunFailure {
+            throw commandFailure(failure, command: command, rendered: Rendering.render(pipeline))
+        } catch {
+            throw CommandFailure(
+                host: host, command: Rendering.render(pipeline), runnerMessage: "\(error)", lastStderrLine: nil,
+                stderrTail: "", exitStatus: nil, interruptedBySignal: nil, commandLabel: command.label)
+        }
+    }
+
+    /// What `command` would look like when run here, as shell text.
+    public func render(_ command: Command) -> String {
+        Rendering.render(Lowering.lower(Graph(Pipeline([Stage(command, on: location)]))).pipelines[0])
+    }
+
+    private func commandFailure(_ failure: RunFailure, command: Command, rendered: String) -> CommandFailure {
+        var signal: Int32?
+        if case .interrupted(let number) = failure.kind { signal = number }
+        let stage = failure.stage ?? failure.result?.stages.first?.first
+        var status: Int32?
+        if case .exited(let code)? = stage?.termination { status = code }
+        // An ssh that could not connect exits 255 with ssh's own message: name the host then.
+        return CommandFailure(
+            host: host, command: rendered, runnerMessage: failure.description,
+            lastStderrLine: stage?.lastStderrLine, stderrTail: stage?.stderrTail ?? "", exitStatus: status,
+            interruptedBySignal: signal, commandLabel: command.label)
+    }
+}

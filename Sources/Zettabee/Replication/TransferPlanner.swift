@@ -1,0 +1,107 @@
+import CommandGraph
+
+/// How the destination's `zfs receive` is to be run.
+public struct ReceiveSettings: Hashable, Sendable {
+    /// `-F`: roll the destination back to the base first (only with the operator's consent).
+    public var force = false
+    /// `-s`: keep a partial receive for resuming (only where the destination's zfs supports it).
+    public var resumable = false
+    /// `-o P=V`: properties set by the receive itself (only where supported; else set afterwards).
+    public var setting: [PropertyAssignment] = []
+
+    public init(force: Bool = false, resumable: Bool = false, setting: [PropertyAssignment] = []) {
+        self.force = force
+        self.resumable = resumable
+        self.setting = setting
+    }
+}
+
+/// What to send: a full stream of `snapshot`, or the increment from `base`.
+public struct SendSpecification: Hashable, Sendable {
+    public var snapshot: SnapshotName
+    public var base: SnapshotName?
+    /// `-R`: the filesystem with its descendants.
+    public var recursive: Bool
+    /// `-t TOKEN`: resume an interrupted receive instead.
+    public var resumeToken: String?
+
+    public init(snapshot: SnapshotName, base: SnapshotName? = nil, recursive: Bool = false, resumeToken: String? = nil) {
+        self.snapshot = snapshot
+        self.base = base
+        self.recursive = recursive
+        self.resumeToken = resumeToken
+    }
+}
+
+/// Builds the graphs zettabee runs for a pair. Pure: no processes, no I/O.
+public enum TransferPlanner {
+    /// How long the sender waits for the local mbuffer to listen before the transfer is given up.
+    public static let listenerTimeout = 30.0
+
+    /// The ssh destination of the pair's source host.
+    public static func sourceLocation(of pair: Pair, sshConfig: String?) throws(InvalidValue) -> SSHDestination {
+        try SSHDestination(
+            host: pair.source.host.rawValue, user: pair.options.ssh.user,
+            port: pair.options.ssh.port.map { Int($0.number) }, identityFile: pair.options.ssh.keyPath,
+            configFile: sshConfig)
+    }
+
+    /// The stream from the source's `zfs send` into the destination's `zfs receive`, over the pair's
+    /// transport:
+    /// - mbuffer: `mbuffer -I DSTHOST:PORT | zfs receive` here, and, once it listens,
+    ///   `ssh SRC 'zfs send | mbuffer -O DSTHOST:PORT'`;
+    /// - ssh: `ssh SRC 'zfs send [| compress]' [| decompress] | zfs receive`.
+    public static func transfer(
+        pair: Pair, source: SSHDestination, send: SendSpecification, receive: ReceiveSettings
+    ) throws(InvalidValue) -> Graph {
+        let sendCommand: Command
+        if let token = send.resumeToken {
+            sendCommand = try ZFS.resumeSend(token: token)
+        } else {
+            sendCommand = ZFS.send(
+                send.snapshot, incremental: send.base.map { ZFS.Incremental.from($0) }, replicate: send.recursive)
+        }
+        let receiveCommand = ZFS.receive(
+            into: pair.destination.dataset, force: receive.force, resumable: receive.resumable,
+            setting: receive.setting)
+
+        switch pair.options.transport {
+        case .mbuffer(let mbuffer):
+            let port = Int(mbuffer.port.number)
+            let destinationHost = pair.destination.host.rawValue
+            let listenerOptions = try Mbuffer.Options(
+                blockSize: try mbufferBlockSize(), memory: try mbuffer.bufferSize.map { try ByteQuantity($0.text, field: "buffer") },
+                quiet: true)
+            let senderOptions = try Mbuffer.Options(
+                blockSize: try mbufferBlockSize(), memory: try mbuffer.bufferSize.map { try ByteQuantity($0.text, field: "buffer") },
+                writeRateLimit: try mbuffer.rateLimit.map { try ByteQuantity($0.text, field: "rate") }, quiet: true)
+            let listener = Pipeline([
+                .local(try Mbuffer.listen(port: port, address: destinationHost, options: listenerOptions)),
+                .local(receiveCommand),
+            ])
+            let sender = Pipeline(
+                [
+                    .remote(sendCommand, on: source),
+                    .remote(try Mbuffer.send(toHost: destinationHost, port: port, options: senderOptions), on: source),
+                ],
+                start: .afterTCPListening(port: port, pipelineIndex: 0, timeout: listenerTimeout))
+            return Graph([listener, sender])
+        case .ssh(let compression):
+            var stages: [Stage] = [.remote(sendCommand, on: source)]
+            switch compression {
+            case .none: break
+            case .zstd:
+                stages += [.remote(try Zstd.compress(), on: source), .local(Zstd.decompress())]
+            case .lz4:
+                stages += [.remote(LZ4.compress(), on: source), .local(LZ4.decompress())]
+            }
+            stages.append(.local(receiveCommand))
+            return Graph(Pipeline(stages))
+        }
+    }
+
+    /// mbuffer's block size: 128 KiB, ZFS's largest default record size.
+    static func mbufferBlockSize() throws(InvalidValue) -> ByteQuantity {
+        try ByteQuantity("128k", field: "mbuffer block size")
+    }
+}

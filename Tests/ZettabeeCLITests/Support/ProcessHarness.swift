@@ -1,0 +1,78 @@
+import Foundation
+import XCTest
+
+/// What a finished child process left behind.
+struct ProcessOutcome {
+    var exitCode: Int32
+    /// True when the child died of a signal (`exitCode` is then the signal number).
+    var signaled: Bool
+    var stdout: String
+    var stderr: String
+}
+
+/// Runs a program with a hard time limit, capturing stdout and stderr on their own threads.
+/// Test code only: zettabee itself spawns processes through GraphRunner.
+enum TestProcess {
+    static func run(
+        _ executable: String, _ arguments: [String], environment: [String: String],
+        stdin: String? = nil, timeout: Double = 60, file: StaticString = #filePath, line: UInt = #line
+    ) throws -> ProcessOutcome {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.environment = environment
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        let input = Pipe()
+        process.standardInput = stdin == nil ? FileHandle.nullDevice : input
+        let exited = DispatchSemaphore(value: 0)
+        process.terminationHandler = { _ in exited.signal() }
+        var stdoutData = Data(), stderrData = Data()
+        let readers = DispatchGroup()
+        DispatchQueue.global().async(group: readers) { stdoutData = out.fileHandleForReading.readDataToEndOfFile() }
+        DispatchQueue.global().async(group: readers) { stderrData = err.fileHandleForReading.readDataToEndOfFile() }
+        try process.run()
+        if let stdin {
+            input.fileHandleForWriting.write(Data(stdin.utf8))
+            try? input.fileHandleForWriting.close()
+        }
+        if exited.wait(timeout: .now() + timeout) == .timedOut {
+            kill(-process.processIdentifier, SIGKILL)
+            kill(process.processIdentifier, SIGKILL)
+            _ = exited.wait(timeout: .now() + 5)
+            XCTFail("\(executable) \(arguments) did not finish within \(timeout) s", file: file, line: line)
+        }
+        _ = readers.wait(timeout: .now() + 5)
+        return ProcessOutcome(
+            exitCode: process.terminationStatus,
+            signaled: process.terminationReason == .uncaughtSignal,
+            stdout: String(decoding: stdoutData, as: UTF8.self),
+            stderr: String(decoding: stderrData, as: UTF8.self))
+    }
+}
+
+/// Paths of the package being tested.
+enum PackagePaths {
+    /// The repository root, found from this file's location.
+    static let root: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let fakeBin = root.appendingPathComponent("fixtures/fakebin").path
+
+    /// The directory holding the built products (`zettabee`, `zfake`): the one holding the test bundle.
+    static let products: URL = {
+        var url = Bundle(for: BundleLocator.self).bundleURL
+        while url.path != "/" {
+            let candidate = url.deletingLastPathComponent()
+            if FileManager.default.isExecutableFile(atPath: candidate.appendingPathComponent("zettabee").path) {
+                return candidate
+            }
+            url = candidate
+        }
+        return root.appendingPathComponent(".build/debug")
+    }()
+    static var zettabee: String { products.appendingPathComponent("zettabee").path }
+    static var zfake: String { products.appendingPathComponent("zfake").path }
+}
+
+private final class BundleLocator {}
