@@ -165,6 +165,7 @@ private final class GraphRun: @unchecked Sendable {
                 }
             }
 
+            noticeExitsHiddenByGrandchildren(now: now)
             let waitingForJudgement = judgeEndedStages(now: now)
             if let deadline = consequenceDeadline, now >= deadline, teardownReason == nil {
                 beginTeardown(.stageFailed, now: now)
@@ -232,6 +233,22 @@ private final class GraphRun: @unchecked Sendable {
         let result = makeResult(endedAt: endedAt)
         if let kind = failureKind(result) { throw RunFailure(kind: kind, result: result) }
         return result
+    }
+
+    /// Foundation learns of a child's exit when a socket the child inherited closes, so a grandchild that
+    /// keeps it open (ssh ControlPersist, `cmd &`) hides the exit. This peeks at the exit status with
+    /// `waitid(WNOWAIT)`, which leaves the child for Foundation to reap whenever it notices.
+    private func noticeExitsHiddenByGrandchildren(now: Double) {
+        let running = lock.withLock { stages.joined().filter(\.isRunning) }
+        for stage in running {
+            guard let pid = lock.withLock({ stage.pid }), let termination = peekExit(of: pid) else { continue }
+            lock.withLock {
+                if stage.termination == nil {
+                    stage.termination = termination
+                    stage.endedAt = now
+                }
+            }
+        }
     }
 
     /// Judges every stage that ended since the last look: an own failure starts the teardown; a failure
@@ -410,8 +427,10 @@ private final class GraphRun: @unchecked Sendable {
                     process.terminationReason == .uncaughtSignal ? .signaled(status) : .exited(status)
                 lock.withLock {
                     stage.pid = process.processIdentifier
-                    stage.termination = termination
-                    stage.endedAt = monotonicSeconds()
+                    if stage.termination == nil {  // unless already seen by `noticeExitsHiddenByGrandchildren`
+                        stage.termination = termination
+                        stage.endedAt = monotonicSeconds()
+                    }
                 }
                 wake.signal()
             }
@@ -520,6 +539,16 @@ private final class GraphRun: @unchecked Sendable {
         }
         return nil
     }
+}
+
+/// How `pid` ended if it has, without reaping it; `nil` while it runs (or once it was reaped).
+private func peekExit(of pid: Int32) -> Termination? {
+    var info = siginfo_t()
+    guard waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0,
+        info._sifields._sigchld.si_pid == pid
+    else { return nil }
+    let status = info._sifields._sigchld.si_status
+    return info.si_code == CLD_EXITED ? .exited(status) : .signaled(status)
 }
 
 /// The pids whose process group is `pgid`, from /proc.
