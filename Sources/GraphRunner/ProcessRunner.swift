@@ -379,7 +379,7 @@ private final class GraphRun: @unchecked Sendable {
         }
         do {
             output = try openOutput(pipeline.output, pipeline: index)
-            if output != STDOUT_FILENO || pipeline.output != .inherit { childEnds.append(output) }
+            if pipeline.output != .inherit { childEnds.append(output) }
         } catch {
             return (last, "\(error)")
         }

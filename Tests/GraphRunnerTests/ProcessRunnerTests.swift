@@ -296,8 +296,9 @@ final class ProcessRunnerTests: XCTestCase {
     }
 
     func testStderrLinesCountAsActivityForTheStallDetector() throws {
-        // Quiet on stdin/stdout but talking on stderr for longer than the stall timeout.
-        let script = "i=0; while [ $i -lt 30 ]; do echo tick >&2; sleep 0.05; i=$((i+1)); done"
+        // The stage itself only waits (its own counters stay still) while its subshell talks on the
+        // shared stderr for longer than the stall timeout.
+        let script = "( i=0; while [ $i -lt 30 ]; do echo tick >&2; sleep 0.05; i=$((i+1)); done ); exit 0"
         let result = try XCTUnwrap(runExpectingSuccess(LoweredGraph(LoweredPipeline(stages: [shell(script)])),
                                                        options: RunOptions(stallTimeout: 0.6), deadline: 20))
         XCTAssertEqual(result.stages[0][0].termination, .exited(0))
