@@ -76,6 +76,9 @@ final class PairIdentityTests: XCTestCase {
         }
         let cet = try XCTUnwrap(PairSnapshotName(parsing: "zettabee.\(fingerprint).20120301120000CET"))
         XCTAssertEqual(cet.date, Date(timeIntervalSince1970: 1_330_599_600))
+        let pdt = try XCTUnwrap(PairSnapshotName(parsing: "zettabee.\(fingerprint).20120701120000PDT"))
+        XCTAssertEqual(pdt.date, Date(timeIntervalSince1970: 1_341_169_200))
+        XCTAssertNil(try XCTUnwrap(PairSnapshotName(parsing: "zettabee.\(fingerprint).20120701120000QQQ")).date)
     }
 
     func testRejectsNamesThatAreNotZettabees() {

@@ -30,11 +30,11 @@ public enum ZFSVersionReport: Hashable, Sendable {
         let command = "zfs version"
         if exitStatus != 0 {
             if ZFSUsageError.matches(stderr: stderr, exitStatus: exitStatus) { return .predatesVersionCommand }
-            throw ZFSOutputError(command: command, line: nil, message: "failed with exit status \(exitStatus): \(Shown.quoted(stderr.prefix(200)))")
+            throw ZFSOutputError(command: command, line: nil, message: "failed with exit status \(exitStatus): \(UntrustedText.quoted(stderr.prefix(200)))")
         }
         let lines = try OutputLines(command: command).lines(stdout)
         guard let first = lines.first, first.hasPrefix("zfs-"), let version = parseVersion(first.dropFirst(4)) else {
-            throw ZFSOutputError(command: command, line: 1, message: "expected 'zfs-X.Y.Z', found \(Shown.quoted(lines.first ?? ""))")
+            throw ZFSOutputError(command: command, line: 1, message: "expected 'zfs-X.Y.Z', found \(UntrustedText.quoted(lines.first ?? ""))")
         }
         return .openZFS(version)
     }

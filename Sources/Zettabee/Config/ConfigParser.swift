@@ -48,13 +48,13 @@ private struct PairRegistry {
         }
         fingerprints[pair.fingerprint] = pair.line
         if let first = destinations[pair.destination] {
-            line.fail("destination", "destination \(Shown.quoted(pair.destination.description)) already used on line \(first)")
+            line.fail("destination", "destination \(UntrustedText.quoted(pair.destination.description)) already used on line \(first)")
         } else {
             destinations[pair.destination] = pair.line
         }
         if case .mbuffer(let mbuffer) = pair.options.transport {
             if let first = ports[pair.destination.host]?[mbuffer.port] {
-                line.fail("port", "port \(mbuffer.port) already used on line \(first) for destination host \(Shown.quoted(pair.destination.host.rawValue))")
+                line.fail("port", "port \(mbuffer.port) already used on line \(first) for destination host \(UntrustedText.quoted(pair.destination.host.rawValue))")
             } else {
                 ports[pair.destination.host, default: [:]][mbuffer.port] = pair.line
             }
@@ -78,7 +78,7 @@ private struct LineParser {
     }
 
     mutating func invalid(_ field: String, _ value: some StringProtocol, _ reason: String) {
-        fail(field, "invalid value \(Shown.quoted(value)) (\(reason))")
+        fail(field, "invalid value \(UntrustedText.quoted(value)) (\(reason))")
     }
 
     /// The pair on this line, nil for a blank or comment line or when the line has errors.
@@ -99,8 +99,8 @@ private struct LineParser {
     }
 
     private mutating func endpoint(_ text: String, side: String) -> Endpoint? {
-        if let bad = Shown.unprintableCharacter(in: text) {
-            fail(side, "\(bad) in \(Shown.quoted(text))\(bad.hasPrefix("carriage") ? " (DOS line endings?)" : "")")
+        if let bad = UntrustedText.unprintableCharacter(in: text) {
+            fail(side, "\(bad) in \(UntrustedText.quoted(text))\(bad.hasPrefix("carriage") ? " (DOS line endings?)" : "")")
             return nil
         }
         switch Endpoint.parse(text, side: side) {
@@ -117,8 +117,8 @@ private struct LineParser {
     }
 
     mutating func checkPrintable(_ field: String, _ value: Substring) -> Bool {
-        guard let bad = Shown.unprintableCharacter(in: value) else { return true }
-        fail(field, "\(bad) in \(Shown.quoted(value))\(bad.hasPrefix("carriage") ? " (DOS line endings?)" : "")")
+        guard let bad = UntrustedText.unprintableCharacter(in: value) else { return true }
+        fail(field, "\(bad) in \(UntrustedText.quoted(value))\(bad.hasPrefix("carriage") ? " (DOS line endings?)" : "")")
         return false
     }
 }
@@ -139,7 +139,7 @@ private enum OptionsParser {
             for item in field.split(separator: ",") {
                 guard let equals = item.firstIndex(of: "=") else {
                     guard line.checkPrintable("options", item) else { continue }
-                    line.fail("options", "invalid option \(Shown.quoted(item)) (expected key=value)")
+                    line.fail("options", "invalid option \(UntrustedText.quoted(item)) (expected key=value)")
                     continue
                 }
                 let name = item[..<equals]
@@ -147,7 +147,7 @@ private enum OptionsParser {
                 guard let key = Key(rawValue: String(name)) else {
                     guard line.checkPrintable("options", name) else { continue }
                     let known = Key.allCases.map(\.rawValue).joined(separator: ", ")
-                    line.fail("options", "unknown key \(Shown.quoted(name)) (known keys: \(known))")
+                    line.fail("options", "unknown key \(UntrustedText.quoted(name)) (known keys: \(known))")
                     continue
                 }
                 guard line.checkPrintable(key.rawValue, value) else { continue }

@@ -35,11 +35,11 @@ public struct DestinationError: Error, Hashable, Sendable, CustomStringConvertib
         let list = candidates.joined(separator: ", ")
         switch kind {
         case .ambiguous:
-            return "destination \(Shown.quoted(query)) is ambiguous; it matches: \(list)"
+            return "destination \(UntrustedText.quoted(query)) is ambiguous; it matches: \(list)"
         case .unknown:
             return candidates.isEmpty
-                ? "no pair has the destination \(Shown.quoted(query)); the configuration has no pairs"
-                : "no pair has the destination \(Shown.quoted(query)); configured destinations: \(list)"
+                ? "no pair has the destination \(UntrustedText.quoted(query)); the configuration has no pairs"
+                : "no pair has the destination \(UntrustedText.quoted(query)); configured destinations: \(list)"
         }
     }
 }

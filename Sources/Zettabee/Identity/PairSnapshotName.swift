@@ -89,7 +89,9 @@ public struct PairSnapshotName: Hashable, Sendable, CustomStringConvertible {
         if zone == "UTC" || zone == "GMT" {
             offset = 0
         } else if let timeZone = TimeZone(abbreviation: zone) {
-            offset = timeZone.secondsFromGMT()
+            // Foundation maps e.g. PDT to America/Los_Angeles: take that zone's offset near the
+            // named time, so a summer name gets the summer offset.
+            offset = timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(time.epochSeconds)))
         } else {
             return nil
         }

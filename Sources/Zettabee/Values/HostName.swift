@@ -17,7 +17,7 @@ public struct HostName: Hashable, Sendable, Comparable, CustomStringConvertible 
         if host.isEmpty { return "empty host name" }
         if host.utf8.count > maximumLength { return "host name longer than \(maximumLength) characters" }
         if host.hasPrefix("-") { return "host name must not begin with '-'" }
-        if let bad = Shown.unprintableCharacter(in: host) { return "\(bad) in host name" }
+        if let bad = UntrustedText.unprintableCharacter(in: host) { return "\(bad) in host name" }
         let isIPv6 = host.contains(":")
         for scalar in host.unicodeScalars {
             switch scalar {

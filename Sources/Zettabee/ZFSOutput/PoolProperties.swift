@@ -9,7 +9,7 @@ public enum PoolVersion: Hashable, Sendable {
         let value = try singleValue(output, command: "zpool get version")
         if value == "-" || value == "5000" { return .featureFlags }
         guard value.utf8.count <= 4, value.utf8.allSatisfy({ (48...57).contains($0) }), let number = Int(value), number >= 1 else {
-            throw ZFSOutputError(command: "zpool get version", line: 1, message: "expected '-' or a version number, found \(Shown.quoted(value))")
+            throw ZFSOutputError(command: "zpool get version", line: 1, message: "expected '-' or a version number, found \(UntrustedText.quoted(value))")
         }
         return .legacy(number)
     }
@@ -27,7 +27,7 @@ public enum FeatureState: String, Hashable, Sendable {
         if output.isEmpty || output == "\n" { return .unknown }
         let value = try singleValue(output, command: "zpool get feature")
         guard let state = FeatureState(rawValue: String(value)), state != .unknown else {
-            throw ZFSOutputError(command: "zpool get feature", line: 1, message: "expected disabled, enabled or active, found \(Shown.quoted(value))")
+            throw ZFSOutputError(command: "zpool get feature", line: 1, message: "expected disabled, enabled or active, found \(UntrustedText.quoted(value))")
         }
         return state
     }

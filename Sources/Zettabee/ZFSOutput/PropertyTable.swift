@@ -71,17 +71,17 @@ public struct PropertyTable: Hashable, Sendable {
             let columns = try reader.columns(line, number: number, count: 4, names: "name, property, value, source")
             let name = String(columns[0])
             guard isDatasetOrSnapshot(name) else {
-                throw reader.error(line: number, "not a dataset or snapshot name: \(Shown.quoted(name))")
+                throw reader.error(line: number, "not a dataset or snapshot name: \(UntrustedText.quoted(name))")
             }
             let property = String(columns[1])
             guard isPropertyName(property) else {
-                throw reader.error(line: number, "not a property name: \(Shown.quoted(property))")
+                throw reader.error(line: number, "not a property name: \(UntrustedText.quoted(property))")
             }
             guard let source = PropertySource(columns[3]) else {
-                throw reader.error(line: number, "unknown property source \(Shown.quoted(columns[3]))")
+                throw reader.error(line: number, "unknown property source \(UntrustedText.quoted(columns[3]))")
             }
             guard table.entries[name]?[property] == nil else {
-                throw reader.error(line: number, "property \(property) of \(Shown.quoted(name)) listed twice")
+                throw reader.error(line: number, "property \(property) of \(UntrustedText.quoted(name)) listed twice")
             }
             table.entries[name, default: [:]][property] = PropertyValue(text: String(columns[2]), source: source)
         }

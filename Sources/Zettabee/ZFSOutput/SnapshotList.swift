@@ -76,16 +76,16 @@ public struct SnapshotRow: Hashable, Sendable {
             do {
                 snapshot = try SnapshotName(parsing: String(columns[0]))
             } catch {
-                throw reader.error(line: number, "not a snapshot name: \(Shown.quoted(columns[0])) (\(error.reason))")
+                throw reader.error(line: number, "not a snapshot name: \(UntrustedText.quoted(columns[0])) (\(error.reason))")
             }
             guard let guid = decimal(columns[1]) else {
-                throw reader.error(line: number, "guid is not a decimal number: \(Shown.quoted(columns[1]))")
+                throw reader.error(line: number, "guid is not a decimal number: \(UntrustedText.quoted(columns[1]))")
             }
             guard let createTXG = decimal(columns[2]) else {
-                throw reader.error(line: number, "createtxg is not a decimal number: \(Shown.quoted(columns[2]))")
+                throw reader.error(line: number, "createtxg is not a decimal number: \(UntrustedText.quoted(columns[2]))")
             }
             guard let creation = CreationTime(parsing: columns[3]) else {
-                throw reader.error(line: number, "creation is neither epoch seconds nor a date like 'Thu Nov 26 17:59 2026': \(Shown.quoted(columns[3]))")
+                throw reader.error(line: number, "creation is neither epoch seconds nor a date like 'Thu Nov 26 17:59 2026': \(UntrustedText.quoted(columns[3]))")
             }
             rows.append(SnapshotRow(snapshot: snapshot, guid: guid, createTXG: createTXG, creation: creation))
         }

@@ -40,7 +40,7 @@ struct OutputLines {
     func columns(_ line: Substring, number: Int, count: Int, names: String) throws(ZFSOutputError) -> [Substring] {
         let columns = line.utf8.split(separator: UInt8(ascii: "\t"), omittingEmptySubsequences: false).map { Substring($0) }
         guard columns.count == count else {
-            throw error(line: number, "expected \(count) tab-separated columns (\(names)), found \(columns.count): \(Shown.quoted(line))")
+            throw error(line: number, "expected \(count) tab-separated columns (\(names)), found \(columns.count): \(UntrustedText.quoted(line))")
         }
         return columns
     }

@@ -1,7 +1,7 @@
 /// Renders an untrusted value inside a one-line error message: quoted, control characters
 /// escaped, long values cut, so a hostile value can neither forge lines nor flood a log.
-enum Shown {
-    static func quoted(_ value: some StringProtocol, limit: Int = 80) -> String {
+public enum UntrustedText {
+    public static func quoted(_ value: some StringProtocol, limit: Int = 80) -> String {
         var shown = ""
         for scalar in value.unicodeScalars {
             switch scalar {
@@ -23,7 +23,7 @@ enum Shown {
 
     /// The first character of `value` that is not printable ASCII, described for an error
     /// message (`carriage return`, `non-ASCII character 'é'`), or nil when there is none.
-    static func unprintableCharacter(in value: some StringProtocol) -> String? {
+    public static func unprintableCharacter(in value: some StringProtocol) -> String? {
         for scalar in value.unicodeScalars {
             switch scalar.value {
             case 0x0d: return "carriage return (\\r)"
