@@ -99,20 +99,10 @@ public struct RunFailure: Error, CustomStringConvertible, Sendable {
     }
 }
 
-/// Joins words into one shell command line: words made only of `[A-Za-z0-9_@%+=:,./-]` stay bare,
-/// anything else is single-quoted with each `'` written `'\''`, and the empty word becomes `''`.
-/// For messages only; the command graph renders what it sends to remote shells itself.
+/// The command as shell text, quoted by the command graph's one quoting function.
 func shellQuotedCommand(_ words: [String]) -> String {
-    words.map { word -> String in
-        let plain = !word.isEmpty && word.unicodeScalars.allSatisfy { scalar in
-            scalar.isASCII
-                && (("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar)
-                    || "_@%+=:,./-".unicodeScalars.contains(scalar))
-        }
-        return plain ? word : "'" + word.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'"
-    }.joined(separator: " ")
+    ShellQuoting.join(words)
 }
-
 private func formatSeconds(_ seconds: Double) -> String {
     seconds == seconds.rounded() ? "\(Int(seconds)) s" : "\(seconds) s"
 }

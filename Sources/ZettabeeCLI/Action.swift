@@ -19,7 +19,7 @@ public enum Action: String, Sendable, CaseIterable {
     /// One line for `--help`.
     var summary: String {
         switch self {
-        case .setup: "Prepare a pair for its first transfer"
+        case .setup: "Create the configuration, run and log directories"
         case .initialize: "Full transfer of the source into a new destination"
         case .update: "Incremental transfer from the last snapshot both sides hold"
         case .fingerprint: "Print a pair's fingerprint (every pair's without <destination>)"

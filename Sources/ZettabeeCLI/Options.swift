@@ -110,7 +110,7 @@ enum OptionSpec: CaseIterable {
     /// False for options reserved for actions still to come.
     var isAvailable: Bool {
         switch self {
-        case .config, .runDir, .logDir, .sshConfig, .dryRun, .debug, .verbose, .version, .help: true
+        case .config, .runDir, .logDir, .sshConfig, .dryRun, .debug, .verbose, .version, .help, .forceRollback: true
         default: false
         }
     }
@@ -121,9 +121,9 @@ enum OptionSpec: CaseIterable {
         case .runDir: "Directory for lock files (default \(Options.defaultRunDirectory))"
         case .logDir: "Directory for log files (default \(Options.defaultLogDirectory))"
         case .sshConfig: "ssh configuration file, passed to ssh as -F"
-        case .dryRun: "Print the commands that would run, run nothing"
+        case .dryRun: "Print the commands that would change state; run only reads"
         case .debug: "Log and print debugging detail"
-        case .verbose: "Print progress on stdout"
+        case .verbose: "Mirror the pair's log to stderr"
         case .version: "Print the version and exit"
         case .help: "Print this help and exit"
         case .fullStatus: "status: add fingerprint and mbuffer port"

@@ -90,3 +90,25 @@ public final class HostSession: @unchecked Sendable {
             interruptedBySignal: signal, commandLabel: command.label)
     }
 }
+
+extension HostSession {
+    /// What a probe command printed and how it ended, whether it succeeded or not.
+    public struct ProbeOutcome: Sendable {
+        public var stdout: String
+        public var stderrTail: String
+        /// nil when it did not exit normally.
+        public var exitStatus: Int32?
+        /// Set when it did not succeed.
+        public var failure: CommandFailure?
+    }
+
+    /// Runs a command whose failure is an answer (e.g. `zfs version` on an old zfs).
+    public func probe(_ command: Command) -> ProbeOutcome {
+        do {
+            let stdout = try run(command)
+            return ProbeOutcome(stdout: stdout, stderrTail: "", exitStatus: 0, failure: nil)
+        } catch {
+            return ProbeOutcome(stdout: "", stderrTail: error.stderrTail, exitStatus: error.exitStatus, failure: error)
+        }
+    }
+}
