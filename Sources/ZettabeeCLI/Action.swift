@@ -11,9 +11,9 @@ public enum Action: String, Sendable, CaseIterable {
         }
     }
 
-    /// `fingerprint` and `status` act on every pair when no destination is given.
+    /// `fingerprint` and `status` act on every pair when no destination is given; `setup` takes none.
     public var requiresDestination: Bool {
-        self != .fingerprint && self != .status
+        self != .fingerprint && self != .status && self != .setup
     }
 
     /// One line for `--help`.

@@ -97,8 +97,14 @@ public final class Replicator: @unchecked Sendable {
         let poolVersion: PoolVersion
         do {
             let poolName = try PoolName(pool)
-            let output = try session.run(ZPool.get([.version], pools: [poolName], scripted: false))
-            poolVersion = try PoolVersion.parse(output)
+            if case .openZFS = report {
+                poolVersion = try PoolVersion.parse(
+                    try session.run(ZPool.get([.version], pools: [poolName], columns: [.value])))
+            } else {
+                // Old zpool has no -H/-o: read its table.
+                poolVersion = try PoolVersion.parseTable(
+                    try session.run(ZPool.get([.version], pools: [poolName], scripted: false)), pool: pool)
+            }
         } catch let failure as CommandFailure {
             throw ActionError(failure, context: "probing pool \(pool)")
         } catch {
@@ -182,12 +188,12 @@ public final class Replicator: @unchecked Sendable {
             throw error
         }
         if settings.dryRun {
-            if !byReceive { try mutate(destination, try setCommand(received, on: pair.destination.dataset)) }
+            if !byReceive { try setProperties(received, on: pair.destination.dataset, at: destination) }
             try recordBase(snapshot, initial: true)
             return RunSummary(action: "initialize", snapshot: nil, bytes: 0, seconds: 0)
         }
         try verifyReceived(snapshot)
-        if !byReceive { try mutate(destination, try setCommand(received, on: pair.destination.dataset)) }
+        if !byReceive { try setProperties(received, on: pair.destination.dataset, at: destination) }
         try recordBase(snapshot, initial: true)
         let seconds = now().timeIntervalSince(started)
         log.info("initialize done: base \(snapshot), \(transfer.bytes) bytes in \(format(seconds)) s (\(rate(transfer.bytes, transfer.seconds)))")
@@ -317,8 +323,20 @@ public final class Replicator: @unchecked Sendable {
             destinationProperties += identity + [try assignment(PairProperties.fingerprint, pair.fingerprint.description)]
             sourceProperties += identity
         }
-        try mutate(destination, try setCommand(destinationProperties, on: pair.destination.dataset))
-        try mutate(source, try setCommand(sourceProperties, on: pair.source.dataset))
+        try setProperties(destinationProperties, on: pair.destination.dataset, at: destination)
+        try setProperties(sourceProperties, on: pair.source.dataset, at: source)
+    }
+
+    /// `zfs set`: in one command where the host's zfs takes several assignments (OpenZFS), else one
+    /// command per property (old zfs takes one).
+    func setProperties(_ assignments: [PropertyAssignment], on dataset: DatasetName, at session: HostSession) throws(ActionError) {
+        let pool = dataset.pool
+        let batched = settings.dryRun ? true : (try capabilities(of: session, pool: pool).zfsVersion != nil)
+        if batched {
+            try mutate(session, try setCommand(assignments, on: dataset))
+        } else {
+            for assignment in assignments { try mutate(session, try setCommand([assignment], on: dataset)) }
+        }
     }
 
     /// After the base moved: the pair's older snapshots on the source are no longer needed.

@@ -13,6 +13,18 @@ public enum PoolVersion: Hashable, Sendable {
         }
         return .legacy(number)
     }
+
+    /// Parses the table `zpool get version POOL` prints where `-H`/`-o` are missing (old zfs):
+    /// a header, then `POOL  version  VALUE  SOURCE`.
+    public static func parseTable(_ output: String, pool: String) throws(ZFSOutputError) -> PoolVersion {
+        for line in output.split(separator: "\n") {
+            let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            if fields.count >= 3, fields[0] == Substring(pool), fields[1] == "version" {
+                return try parse(String(fields[2]))
+            }
+        }
+        throw ZFSOutputError(command: "zpool get version", line: nil, message: "no version row for pool \(UntrustedText.quoted(pool))")
+    }
 }
 
 /// The state of one pool feature, from `zpool get -H -o value feature@NAME POOL`.
