@@ -78,12 +78,11 @@ final class MbufferReporter: @unchecked Sendable {
         }
     }
 
-    /// The final summary; on stderr a newline first ends the status line (the listener always starts a
-    /// new line, as the real one does).
-    func summary(_ line: String, networkInput: Bool) {
+    /// The final summary; on stderr a newline first ends the status line if one was shown.
+    func summary(_ line: String) {
         lock.withLock {
             if !options.quiet {
-                Posix.writeAll(2, (statusShown || networkInput ? "\n" : "") + line + "\n")
+                Posix.writeAll(2, (statusShown ? "\n" : "") + line + "\n")
             }
             if let logFD { Posix.writeAll(logFD, line + "\n") }
         }

@@ -161,7 +161,7 @@ struct MbufferTransfer {
         let networkInput = options.listen != nil
         switch outcome {
         case .finished:
-            reporter.summary(MbufferFormat.summary(totalBytes: total, seconds: seconds), networkInput: networkInput)
+            reporter.summary(MbufferFormat.summary(totalBytes: total, seconds: seconds))
             for output in outputs where output.fd != 1 { close(output.fd) }
             return 0
         case .limitReached:
@@ -185,7 +185,7 @@ struct MbufferTransfer {
 
     private func reportReadError(offset: Int, error: Int32, total: Int, seconds: Double) {
         reporter.message(.error, "inputThread: error reading at offset 0x\(String(offset, radix: 16)): \(Posix.errorText(error))")
-        reporter.summary(MbufferFormat.summary(totalBytes: total, seconds: seconds), networkInput: false)
+        reporter.summary(MbufferFormat.summary(totalBytes: total, seconds: seconds))
     }
 
     /// After an output error the real mbuffer's summary counts nothing; the fake does the same.
@@ -193,6 +193,6 @@ struct MbufferTransfer {
         let text = Posix.errorText(error)
         reporter.message(.error, "outputThread: error writing to \(name) at offset 0x\(String(offset, radix: 16)): \(text)")
         reporter.message(.warning, "error during output to \(name): \(text)")
-        reporter.summary(MbufferFormat.summary(totalBytes: 0, seconds: seconds), networkInput: false)
+        reporter.summary(MbufferFormat.summary(totalBytes: 0, seconds: seconds))
     }
 }
