@@ -146,11 +146,8 @@ final class FakeNetMbufferTests: XCTestCase {
     }
 
     func testFakeNetMbufferBrokenPipeAndBadOptions() throws {
-        let broken = try FakeNetProcess.run(
-            shell: "head -c 100000000 /dev/zero | mbuffer 2>&1 >&3 | cat 3>&-; true", environment: harness.environment())
-        XCTAssertEqual(broken.status, 0)
         let result = try FakeNetProcess.run(
-            shell: "exec 3>&1; (head -c 100000000 /dev/zero | mbuffer; echo \"rc=$?\" >&2) | head -c 1 > /dev/null",
+            shell: "(head -c 100000000 /dev/zero | mbuffer; echo \"rc=$?\" >&2) | head -c 1 > /dev/null",
             environment: harness.environment())
         XCTAssertTrue(result.err.hasPrefix("mbuffer: error: outputThread: error writing to <stdout> at offset 0x"), result.err)
         XCTAssertTrue(result.err.contains("mbuffer: warning: error during output to <stdout>: Broken pipe\nsummary:  0.0 kiByte in "), result.err)
@@ -176,8 +173,9 @@ final class FakeNetMbufferTests: XCTestCase {
         let seconds = Date().timeIntervalSince(started)
         XCTAssertEqual(sender.status, 0, sender.err)
         XCTAssertEqual(listened.status, 0, listened.err)
-        let expected = try FakeNetProcess.run(shell: "head -c \(mebibytes)M /dev/zero | md5sum", environment: harness.environment(), timeout: 300)
-        XCTAssertEqual(listened.out, expected.out)
+        let expected = mebibytes == 4096 ? "c9a5a6878d97b48cc965c1e41859f034  -\n" // md5 of 4 GiB of zeros
+            : try FakeNetProcess.run(shell: "head -c \(mebibytes)M /dev/zero | md5sum", environment: harness.environment(), timeout: 300).out
+        XCTAssertEqual(listened.out, expected)
         print(String(format: "FakeNet mbuffer throughput: %d MiB in %.2f s = %.0f MiB/s (md5sum on the receiving end)",
                      mebibytes, seconds, Double(mebibytes) / seconds))
     }

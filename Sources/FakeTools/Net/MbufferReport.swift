@@ -65,16 +65,16 @@ final class MbufferReporter: @unchecked Sendable {
     func message(_ level: Level, _ text: String) {
         guard level.rawValue <= options.verbose else { return }
         let prefix = ["", "fatal", "error", "warning", "info"][level.rawValue]
-        lock.withLock { Posix.writeAll(logFD ?? 2, "mbuffer: \(prefix): \(text)\n") }
+        lock.withLock { NetIO.writeAll(logFD ?? 2, "mbuffer: \(prefix): \(text)\n") }
     }
 
     func status(_ line: String) {
         lock.withLock {
             if !options.quiet {
-                Posix.writeAll(2, "\r" + line)
+                NetIO.writeAll(2, "\r" + line)
                 statusShown = true
             }
-            if let logFD, !options.quietLog { Posix.writeAll(logFD, "mbuffer: \(line)\n") }
+            if let logFD, !options.quietLog { NetIO.writeAll(logFD, "mbuffer: \(line)\n") }
         }
     }
 
@@ -82,9 +82,9 @@ final class MbufferReporter: @unchecked Sendable {
     func summary(_ line: String) {
         lock.withLock {
             if !options.quiet {
-                Posix.writeAll(2, (statusShown ? "\n" : "") + line + "\n")
+                NetIO.writeAll(2, (statusShown ? "\n" : "") + line + "\n")
             }
-            if let logFD { Posix.writeAll(logFD, line + "\n") }
+            if let logFD { NetIO.writeAll(logFD, line + "\n") }
         }
     }
 }

@@ -14,25 +14,25 @@ import Glibc
 enum MbufferTool {
     static func main(_ arguments: [String]) -> Int32 {
         let world = FakeWorld.fromEnvironment()
-        let invocation = Invocation(world: world, tool: "mbuffer", arguments: arguments)
+        let invocation = NetCall(world: world, tool: "mbuffer", arguments: arguments)
         let options: MbufferOptions
         switch MbufferOptions.parse(arguments) {
         case .success(let parsed): options = parsed
         case .failure(.fatal(let text)):
-            Posix.stderr("mbuffer: fatal: \(text)\n")
+            NetIO.stderr("mbuffer: fatal: \(text)\n")
             return invocation.finish(1)
         }
         if options.showVersion {
-            Posix.stderr(versionText)
+            NetIO.stderr(versionText)
             return invocation.finish(0)
         }
         if options.showHelp {
-            Posix.stderr("usage: mbuffer [Options]\n")
+            NetIO.stderr("usage: mbuffer [Options]\n")
             return invocation.finish(0)
         }
         var faults = Faults.firing(in: world, tool: "mbuffer", subcommand: nil, arguments: arguments)
         if let unknown = faults.first(where: { !["refused", "port-in-use", "drop"].contains($0.effect) }) {
-            Posix.stderr("zfake mbuffer: unknown fault effect '\(unknown.effect)'\n")
+            NetIO.stderr("zfake mbuffer: unknown fault effect '\(unknown.effect)'\n")
             return invocation.finish(70)
         }
         if options.listen == nil { faults.removeAll { $0.effect == "port-in-use" } }
@@ -93,7 +93,7 @@ struct MbufferTransfer {
             switch result {
             case .success(let fd): outputs.append(Output(fd: fd, name: "\(target.host):\(target.port)", isSocket: true))
             case .failure(let error):
-                reporter.message(.warning, "error connecting to tcp/1.0.0.127:\(target.port): \(Posix.errorText(error.code))")
+                reporter.message(.warning, "error connecting to tcp/1.0.0.127:\(target.port): \(NetIO.errorText(error.code))")
                 reporter.message(.error, "unable to connect to \(target.host):\(target.port)")
             }
         }
@@ -107,7 +107,7 @@ struct MbufferTransfer {
             }
             let fd = open(file, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
             guard fd >= 0 else {
-                reporter.message(.error, "could not open \(file) for writing: \(Posix.errorText(errno))")
+                reporter.message(.error, "could not open \(file) for writing: \(NetIO.errorText(errno))")
                 continue
             }
             outputs.append(Output(fd: fd, name: file, isSocket: false))
@@ -124,14 +124,14 @@ struct MbufferTransfer {
             let accepted = Loopback.accept(listener)
             close(listener)
             guard accepted >= 0 else {
-                reporter.message(.fatal, "unable to accept: \(Posix.errorText(errno))")
+                reporter.message(.fatal, "unable to accept: \(NetIO.errorText(errno))")
                 return 1
             }
             input = accepted
         } else if let file = options.inputFile, file != "-" {
             input = open(file, O_RDONLY)
             guard input >= 0 else {
-                reporter.message(.fatal, "could not open input file \(file): \(Posix.errorText(errno))")
+                reporter.message(.fatal, "could not open input file \(file): \(NetIO.errorText(errno))")
                 return 1
             }
         }
@@ -139,7 +139,7 @@ struct MbufferTransfer {
     }
 
     private func reportBindFailure(port: UInt16, error: Int32) {
-        let text = Posix.errorText(error)
+        let text = NetIO.errorText(error)
         reporter.message(.warning, "could not bind to socket for tcp/0.0.0.0:\(port): \(text)")
         reporter.message(.warning, "could not bind to socket for tcp/[0:0:0:0:0:0:0:0]:\(port): \(text)")
         reporter.message(.fatal, "Unable to initialize network input.")
@@ -157,7 +157,7 @@ struct MbufferTransfer {
         ).copy()
         monitor.stop()
         let total = progress.bytes
-        let seconds = Posix.now() - progress.started
+        let seconds = NetIO.now() - progress.started
         let networkInput = options.listen != nil
         switch outcome {
         case .finished:
@@ -184,13 +184,13 @@ struct MbufferTransfer {
     }
 
     private func reportReadError(offset: Int, error: Int32, total: Int, seconds: Double) {
-        reporter.message(.error, "inputThread: error reading at offset 0x\(String(offset, radix: 16)): \(Posix.errorText(error))")
+        reporter.message(.error, "inputThread: error reading at offset 0x\(String(offset, radix: 16)): \(NetIO.errorText(error))")
         reporter.summary(MbufferFormat.summary(totalBytes: total, seconds: seconds))
     }
 
     /// After an output error the real mbuffer's summary counts nothing; the fake does the same.
     private func reportWriteError(name: String, offset: Int, error: Int32, seconds: Double) {
-        let text = Posix.errorText(error)
+        let text = NetIO.errorText(error)
         reporter.message(.error, "outputThread: error writing to \(name) at offset 0x\(String(offset, radix: 16)): \(text)")
         reporter.message(.warning, "error during output to \(name): \(text)")
         reporter.summary(MbufferFormat.summary(totalBytes: 0, seconds: seconds))

@@ -4,7 +4,7 @@ import Glibc
 #endif
 
 /// Small POSIX helpers shared by the fake ssh, mbuffer and send_nsca.
-enum Posix {
+enum NetIO {
     /// Writes all of `count` bytes, retrying on EINTR and short writes. Returns false on error (errno set).
     static func writeAll(_ fd: Int32, _ base: UnsafeRawPointer, _ count: Int) -> Bool {
         var done = 0
@@ -63,14 +63,14 @@ enum Posix {
 }
 
 /// Times one fake invocation and writes its call-log line when it ends.
-struct Invocation {
+struct NetCall {
     let world: FakeWorld
     let tool: String
     let arguments: [String]
-    let started = Posix.now()
+    let started = NetIO.now()
 
     func finish(_ code: Int32) -> Int32 {
-        world.logCall(tool: tool, arguments: arguments, exitCode: code, duration: Posix.now() - started)
+        world.logCall(tool: tool, arguments: arguments, exitCode: code, duration: NetIO.now() - started)
         return code
     }
 }

@@ -14,7 +14,7 @@ enum RemoteShell {
     /// Runs the shell with inherited stdio; returns its exit code (255 if a signal killed it, as ssh does).
     static func run(_ arguments: [String], environment: [String: String]) -> Int32 {
         guard let pid = spawn(arguments, environment: environment, stdoutPipe: nil, ownGroup: false) else {
-            Posix.stderr("zfake ssh: cannot start /bin/sh: \(Posix.errorText(errno))\n")
+            NetIO.stderr("zfake ssh: cannot start /bin/sh: \(NetIO.errorText(errno))\n")
             return 255
         }
         return finish(waitFor(pid))
@@ -27,12 +27,12 @@ enum RemoteShell {
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else { return 255 }
         guard let pid = spawn(arguments, environment: environment, stdoutPipe: fds, ownGroup: true) else {
-            Posix.stderr("zfake ssh: cannot start /bin/sh: \(Posix.errorText(errno))\n")
+            NetIO.stderr("zfake ssh: cannot start /bin/sh: \(NetIO.errorText(errno))\n")
             return 255
         }
         close(fds[1])
         signal(SIGPIPE, SIG_IGN)
-        let deadline = afterSeconds.map { Posix.now() + $0 }
+        let deadline = afterSeconds.map { NetIO.now() + $0 }
         var remaining = afterBytes ?? Int.max
         let size = 1 << 20
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 16)
@@ -40,7 +40,7 @@ enum RemoteShell {
         var dropped = false
         relay: while true {
             if let deadline {
-                let left = deadline - Posix.now()
+                let left = deadline - NetIO.now()
                 if left <= 0 { dropped = true; break }
                 var poller = pollfd(fd: fds[0], events: Int16(POLLIN), revents: 0)
                 let ready = poll(&poller, 1, Int32(min(left * 1000 + 1, 60_000)))
@@ -51,7 +51,7 @@ enum RemoteShell {
             let n = read(fds[0], buffer, min(size, remaining))
             if n < 0 && errno == EINTR { continue }
             if n <= 0 { break relay }
-            if !Posix.writeAll(1, buffer, n) { break relay }
+            if !NetIO.writeAll(1, buffer, n) { break relay }
             remaining -= n
             if remaining == 0 && afterBytes != nil { dropped = true; break }
         }
@@ -59,7 +59,7 @@ enum RemoteShell {
         if dropped {
             kill(-pid, SIGKILL)
             _ = waitFor(pid)
-            Posix.stderr("Connection to \(host) closed by remote host.\r\n")
+            NetIO.stderr("Connection to \(host) closed by remote host.\r\n")
             return 255
         }
         return finish(waitFor(pid))

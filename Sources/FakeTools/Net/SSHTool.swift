@@ -16,43 +16,42 @@ import Glibc
 enum SSHTool {
     static func main(_ arguments: [String]) -> Int32 {
         let world = FakeWorld.fromEnvironment()
-        let invocation = Invocation(world: world, tool: "ssh", arguments: arguments)
+        let invocation = NetCall(world: world, tool: "ssh", arguments: arguments)
         let commandLine: SSHCommandLine
         switch SSHCommandLine.parse(arguments) {
         case .success(let parsed): commandLine = parsed
         case .failure(let error):
             switch error {
-            case .unknownOption(let letter): Posix.stderr("ssh: unknown option -- \(letter)\n")
-            case .missingArgument(let letter): Posix.stderr("ssh: option requires an argument -- \(letter)\n")
+            case .unknownOption(let letter): NetIO.stderr("ssh: unknown option -- \(letter)\n")
+            case .missingArgument(let letter): NetIO.stderr("ssh: option requires an argument -- \(letter)\n")
             case .missingDestination: break
             }
-            Posix.stderr(usage)
+            NetIO.stderr(usage)
             return invocation.finish(255)
         }
         if commandLine.printVersion {
-            Posix.stderr("OpenSSH_9.2p1 zfake, no OpenSSL\n")
+            NetIO.stderr("OpenSSH_9.2p1 zfake, no OpenSSL\n")
             return invocation.finish(0)
         }
         let target = resolve(commandLine)
         let remoteWorld = FakeWorld(directory: world.directory, host: target.host)
         let faults = Faults.firing(
-            in: remoteWorld, tool: "ssh", subcommand: commandLine.remoteWords.first?.split(separator: " ").first.map(String.init),
-            arguments: arguments)
+            in: remoteWorld, tool: "ssh", subcommand: firstWord(of: commandLine.remoteLine), arguments: arguments)
         var drop: (bytes: Int?, seconds: Double?)?
         for rule in faults {
             switch rule.effect {
             case "refused":
                 if !commandLine.quiet {
-                    Posix.stderr("ssh: connect to host \(target.host) port \(target.port): Connection refused\n")
+                    NetIO.stderr("ssh: connect to host \(target.host) port \(target.port): Connection refused\n")
                 }
                 return invocation.finish(255)
             case "hostkey":
-                if !commandLine.quiet { Posix.stderr("Host key verification failed.\n") }
+                if !commandLine.quiet { NetIO.stderr("Host key verification failed.\n") }
                 return invocation.finish(255)
             case "drop":
                 drop = (rule.intParameter("bytes"), rule.parameter("seconds").flatMap(Double.init))
             default:
-                Posix.stderr("zfake ssh: unknown fault effect '\(rule.effect)'\n")
+                NetIO.stderr("zfake ssh: unknown fault effect '\(rule.effect)'\n")
                 return invocation.finish(70)
             }
         }
@@ -67,6 +66,11 @@ enum SSHTool {
             code = RemoteShell.run(shellArguments, environment: environment)
         }
         return invocation.finish(code)
+    }
+
+    /// The remote line's first word (a fault rule's `sub` for ssh).
+    static func firstWord(of line: String?) -> String? {
+        line?.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).first.map(String.init)
     }
 
     /// The simulated host (`HostName` after `-F` config aliasing, else the name given) and the port.

@@ -22,7 +22,7 @@ enum SendNscaTool {
 
     static func main(_ arguments: [String]) -> Int32 {
         let world = FakeWorld.fromEnvironment()
-        let invocation = Invocation(world: world, tool: "send_nsca", arguments: arguments)
+        let invocation = NetCall(world: world, tool: "send_nsca", arguments: arguments)
         var serverHost: String?
         var port = "5667"
         var fieldDelimiter: Character = "\t"
@@ -47,28 +47,28 @@ enum SendNscaTool {
             }
         }
         guard let serverHost else {
-            Posix.writeAll(1, usage)
+            NetIO.writeAll(1, usage)
             return invocation.finish(3)
         }
         if let configFile, access(configFile, R_OK) != 0 {
-            Posix.writeAll(1, "Could not open config file '\(configFile)' for reading.\n")
-            Posix.writeAll(1, "Error: Config file '\(configFile)' contained errors...\n")
+            NetIO.writeAll(1, "Could not open config file '\(configFile)' for reading.\n")
+            NetIO.writeAll(1, "Error: Config file '\(configFile)' contained errors...\n")
             return invocation.finish(2)
         }
         let faults = Faults.firing(in: world, tool: "send_nsca", subcommand: nil, arguments: arguments)
         if let rule = faults.first {
             guard rule.effect == "unreachable" else {
-                Posix.stderr("zfake send_nsca: unknown fault effect '\(rule.effect)'\n")
+                NetIO.stderr("zfake send_nsca: unknown fault effect '\(rule.effect)'\n")
                 return invocation.finish(70)
             }
-            Posix.stderr("Connection refused by host\nError: Could not connect to host \(serverHost) on port \(port)\n")
+            NetIO.stderr("Connection refused by host\nError: Could not connect to host \(serverHost) on port \(port)\n")
             return invocation.finish(2)
         }
         let input = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
         let results = parse(input, field: fieldDelimiter, set: setDelimiter)
         appendToLog(results, world: world, serverHost: serverHost, port: port)
         if !quiet || results.isEmpty {
-            Posix.writeAll(1, "\(results.count) data packet(s) sent to host successfully.\n")
+            NetIO.writeAll(1, "\(results.count) data packet(s) sent to host successfully.\n")
         }
         return invocation.finish(results.isEmpty ? 2 : 0)
     }
@@ -124,7 +124,7 @@ enum SendNscaTool {
         let fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         guard fd >= 0 else { return }
         defer { close(fd) }
-        FileLock.withLock(fd: fd) { data.withUnsafeBytes { _ = Posix.writeAll(fd, $0.baseAddress!, $0.count) } }
+        FileLock.withLock(fd: fd) { data.withUnsafeBytes { _ = NetIO.writeAll(fd, $0.baseAddress!, $0.count) } }
     }
 
     static let usage = """

@@ -7,8 +7,8 @@ import Glibc
 final class TransferProgress: @unchecked Sendable {
     private let lock = NSLock()
     private var moved = 0
-    private var lastMove = Posix.now()
-    let started = Posix.now()
+    private var lastMove = NetIO.now()
+    let started = NetIO.now()
 
     var bytes: Int { lock.withLock { moved } }
     var lastActivity: Double { lock.withLock { lastMove } }
@@ -16,7 +16,7 @@ final class TransferProgress: @unchecked Sendable {
     func add(_ count: Int) {
         lock.withLock {
             moved += count
-            lastMove = Posix.now()
+            lastMove = NetIO.now()
         }
     }
 }
@@ -43,7 +43,7 @@ struct StreamCopier {
         var chunk = 1 << 20
         if let rate { chunk = max(4096, min(chunk, Int(rate / 20))) }
         if let blockSize, rate != nil, blockSize > 0 { chunk = min(chunk, max(blockSize, 4096)) }
-        if outputs.count == 1, Posix.splice != nil, Posix.isPipe(input) || Posix.isPipe(outputs[0]) {
+        if outputs.count == 1, NetIO.splice != nil, NetIO.isPipe(input) || NetIO.isPipe(outputs[0]) {
             if let outcome = spliceLoop(chunk: chunk) { return outcome }
         }
         return readWriteLoop(chunk: chunk)
@@ -55,19 +55,19 @@ struct StreamCopier {
     private func pace(total: Int) {
         guard let rate else { return }
         let due = progress.started + Double(total) / rate
-        Posix.sleep(seconds: due - Posix.now())
+        NetIO.sleep(seconds: due - NetIO.now())
     }
 
     /// Returns nil if splice is unsupported for these descriptors before any byte moved (fall back).
     private func spliceLoop(chunk: Int) -> Outcome? {
-        guard let splice = Posix.splice else { return nil }
-        for fd in [input, outputs[0]] where Posix.isPipe(fd) { _ = fcntl(fd, Posix.setPipeSize, Int32(1 << 20)) }
-        let inputIsPipe = Posix.isPipe(input)
+        guard let splice = NetIO.splice else { return nil }
+        for fd in [input, outputs[0]] where NetIO.isPipe(fd) { _ = fcntl(fd, NetIO.setPipeSize, Int32(1 << 20)) }
+        let inputIsPipe = NetIO.isPipe(input)
         var moved = 0
         while true {
             let allowance = remainingAllowance
             if allowance == 0 { return .limitReached }
-            let n = splice(input, nil, outputs[0], nil, min(chunk, allowance), Posix.spliceMove | Posix.spliceMore)
+            let n = splice(input, nil, outputs[0], nil, min(chunk, allowance), NetIO.spliceMove | NetIO.spliceMore)
             if n == 0 { return .finished }
             if n < 0 {
                 let code = errno
@@ -96,7 +96,7 @@ struct StreamCopier {
                 if errno == EINTR { continue }
                 return .readError(errno)
             }
-            for (index, fd) in outputs.enumerated() where !Posix.writeAll(fd, buffer, n) {
+            for (index, fd) in outputs.enumerated() where !NetIO.writeAll(fd, buffer, n) {
                 return .writeError(output: index, errno)
             }
             moved += n
@@ -124,9 +124,9 @@ final class StatusMonitor: @unchecked Sendable {
     func start() {
         let thread = Thread { [self] in
             var lastBytes = 0
-            var lastTime = Posix.now()
+            var lastTime = NetIO.now()
             while done.wait(timeout: .now() + StatusMonitor.interval) == .timedOut {
-                let now = Posix.now()
+                let now = NetIO.now()
                 let bytes = progress.bytes
                 let rate = Double(bytes - lastBytes) / max(now - lastTime, 1e-6)
                 reporter.status(MbufferFormat.status(inRate: rate, outRate: rate, totalBytes: bytes, fillPercent: 0))
