@@ -405,9 +405,17 @@ public final class Replicator: @unchecked Sendable {
         }
     }
 
-    /// `zettabee.<fp>.<now>UTC`, one second later while that name is taken (two runs within a second).
+    /// `zettabee.<fp>.<now>UTC`; when a pair snapshot is already stamped `now` or later (two runs within
+    /// a second), one second after the latest, so names always sort in the order they were taken.
     func newSnapshotName(avoiding state: DatasetState) throws(ActionError) -> String {
         var date = now()
+        let latest = state.snapshots.compactMap { record -> Date? in
+            guard let parsed = PairSnapshotName(parsing: record.snapshot.name), parsed.fingerprint == pair.fingerprint else {
+                return nil
+            }
+            return parsed.date
+        }.max()
+        if let latest, latest >= date.addingTimeInterval(-0.999) { date = latest.addingTimeInterval(1) }
         while true {
             let name = PairSnapshotName(fingerprint: pair.fingerprint, date: date).description
             if state.snapshot(named: name) == nil { return name }
