@@ -15,6 +15,8 @@ public struct ReplicationSettings: Sendable {
     public var environment: [String: String]
     /// Tear a transfer down when nothing moved for this many seconds.
     public var stallTimeout: Double?
+    /// Told the pid of every transfer process as it starts (the lock records them).
+    public var childStarted: (@Sendable (Int32) -> Void)?
 
     public init(
         files: PairFiles, sshConfig: String? = nil, dryRun: Bool = false, forceRollback: Bool = false,
@@ -391,7 +393,8 @@ public final class Replicator: @unchecked Sendable {
             stderrLines: { [log] stage, line in log.debug("stage \(stage): \(line)") },
             progress: { sample in
                 if let io = sample.stages[receiver.pipeline][receiver.stage] { bytes.update(io.bytesRead) }
-            })
+            },
+            started: startedObserver())
         let started = Date()
         do {
             _ = try executor.run(lowered, options: options)
@@ -436,6 +439,11 @@ public final class Replicator: @unchecked Sendable {
         default: break
         }
         return "transfer failed: \(failure.description)"
+    }
+
+    func startedObserver() -> (@Sendable (StageID, Int32) -> Void)? {
+        guard let report = settings.childStarted else { return nil }
+        return { _, pid in report(pid) }
     }
 
     /// The local `zfs receive` stage: the last stage of the first pipeline.
