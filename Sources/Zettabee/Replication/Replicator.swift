@@ -13,14 +13,14 @@ public struct ReplicationSettings: Sendable {
     public var forceRollback: Bool
     /// Variables for every child process on top of zettabee's environment.
     public var environment: [String: String]
-    /// Tear a transfer down when nothing moved for this many seconds.
+    /// Tear a transfer down when nothing moved for this many seconds (default: the pair's `stall`).
     public var stallTimeout: Double?
     /// Told the pid of every transfer process as it starts (the lock records them).
     public var childStarted: (@Sendable (Int32) -> Void)?
 
     public init(
         files: PairFiles, sshConfig: String? = nil, dryRun: Bool = false, forceRollback: Bool = false,
-        environment: [String: String] = [:], stallTimeout: Double? = 600
+        environment: [String: String] = [:], stallTimeout: Double? = nil
     ) {
         self.files = files
         self.sshConfig = sshConfig
@@ -389,7 +389,7 @@ public final class Replicator: @unchecked Sendable {
         let receiver = receiverStage(of: lowered)
         let bytes = ByteCounter()
         let options = RunOptions(
-            stallTimeout: settings.stallTimeout, environment: settings.environment,
+            stallTimeout: settings.stallTimeout ?? Double(pair.options.stallTimeout.seconds), environment: settings.environment,
             stderrLines: { [log] stage, line in log.debug("stage \(stage): \(line)") },
             progress: { sample in
                 if let io = sample.stages[receiver.pipeline][receiver.stage] { bytes.update(io.bytesRead) }
