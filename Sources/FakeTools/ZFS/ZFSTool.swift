@@ -72,6 +72,19 @@ func applyCommonFaults(_ faults: [FaultRule]) -> Int32? {
         let seconds = Double(rule.parameter("seconds") ?? "0") ?? 0
         if seconds > 0 { usleep(UInt32(min(seconds, 3600) * 1_000_000)) }
     }
+    // Replaces the call's output: `stdout` (written `repeat` times) and `stderr`, then `exit` (default 0).
+    // For tests of what the caller makes of output it does not expect.
+    if let rule = faults.first(where: { $0.effect == "output" }) {
+        let text = rule.parameter("stdout") ?? ""
+        var remaining = max(1, min(rule.intParameter("repeat") ?? 1, 10_000_000))
+        while remaining > 0 {
+            let batch = min(remaining, 1000)
+            Out.out(String(repeating: text, count: batch))
+            remaining -= batch
+        }
+        Out.err(rule.parameter("stderr") ?? "")
+        return Int32(rule.intParameter("exit") ?? 0)
+    }
     if let rule = faults.first(where: { $0.effect == "fail" }) {
         var message = rule.parameter("message") ?? "internal error: Input/output error"
         if !message.isEmpty && !message.hasSuffix("\n") { message += "\n" }
