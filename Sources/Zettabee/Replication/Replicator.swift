@@ -212,6 +212,14 @@ public final class Replicator: @unchecked Sendable {
             }
             throw ActionError("pair is Inconsistent: \(reason(condition))\(reinitializeHint(condition))")
         }
+        // A run that failed after the destination recorded the new base but before the source did (or
+        // before the old base's holds were released): finish moving the base.
+        let sourceRecorded = sourceState.value(pair.properties.lastSnapshot).map(PairCondition.baseName)
+        if sourceRecorded != base {
+            log.warn("the source records base \(sourceRecorded ?? "none"), the destination \(base): completing the move of the base")
+            try moveBase(to: base, from: sourceRecorded, initial: sourceRecorded == nil)
+            if !settings.dryRun { (condition, sourceState, destinationState) = try assess(destinationExtra: destinationExtra) }
+        }
         // A run that died after its receive but before moving the base left a newer snapshot on both
         // sides with the same GUID: adopt it instead of sending it again.
         if let adopted = newestCommonPairSnapshot(after: base, source: sourceState, destination: destinationState) {
