@@ -354,8 +354,11 @@ public final class Replicator: @unchecked Sendable {
             let refused = ["no longer exists", "no longer the same snapshot", "resume token is corrupt",
                            "partially-complete state", "kernel modules must be upgraded", "does not match"]
                 .contains { text.contains($0) }
+            // The same token failing again means the resume made no progress, whatever the failing
+            // stage said this time (which stage reports first can vary): give it up.
             let record = tokenKey + "\n" + error.message
-            if refused || previous == record {
+            let failedBefore = previous?.split(separator: "\n", maxSplits: 1).first.map(String.init) == tokenKey
+            if refused || failedBefore {
                 try abortPartialReceive(because: refused ? "zfs refused to resume: \(error.message)" : "the resume failed twice: \(error.message)")
                 try? FileManager.default.removeItem(atPath: resumeRecordPath)
                 return base
