@@ -14,13 +14,13 @@ public enum ZFSErrorText {
     ]
 
     public static func summary(_ stderr: String) -> String? {
-        let lines = stderr.split(whereSeparator: { $0 == "\n" || $0 == "\r" })
+        let lines = stderr.split(whereSeparator: \.isNewline)
             .map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { !$0.isEmpty }
         guard !lines.isEmpty else { return nil }
         // A usage text after an error line: report the error line.
         if let usage = lines.lastIndex(where: { $0.hasPrefix("usage:") }), usage > 0 {
-            return lines[usage - 1]
+            return bounded(lines[usage - 1])
         }
         var start = lines.count - 1
         while start > 0 && !openings.contains(where: { lines[start].hasPrefix($0) }) { start -= 1 }
@@ -28,6 +28,11 @@ public enum ZFSErrorText {
         var joined = lines[start...].prefix(4).joined(separator: " ")
         // zfs's advice to run `zfs send -t <long token>` by hand is not for cron mail.
         if let advice = joined.range(of: " A resuming stream can be generated") { joined = String(joined[..<advice.lowerBound]) }
-        return joined.count > 400 ? String(joined.prefix(397)) + "..." : joined
+        return bounded(joined)
+    }
+
+    /// At most 400 characters: a summary is one line of an error message.
+    static func bounded(_ line: String) -> String {
+        line.count > 400 ? String(line.prefix(397)) + "..." : line
     }
 }
