@@ -247,4 +247,26 @@ final class ReliabilityFaultTests: XCTestCase {
         world.assertNoStrayProcess()
         try world.assertLockReleased()
     }
+
+    // MARK: initialize
+
+    /// A full transfer that fails leaves no destination and no snapshot on the source; the next
+    /// initialize starts afresh.
+    func testInitializeWithAKilledSender() throws {
+        let world = try ReliabilityWorld()
+        try world.standardSetup()
+        try world.fault(#"{"tool":"zfs","sub":"send","host":"src","effect":"send-kill-after","bytes":"1000000","when":"once"}"#)
+        let outcome = try world.zettabee("initialize", "backup/data")
+        XCTAssertEqual(outcome.exitCode, 1)
+        world.assertOneLineError(outcome, action: "initialize", contains: "transfer failed: ")
+        XCTAssertEqual(try world.snapshots("src", "tank/data").count, 0, "the failed run's snapshot is left on the source")
+        let listed = try world.fake("zfs", ["list", "backup/data"], host: "backup")
+        XCTAssertNotEqual(listed.exitCode, 0, "a partial destination is left: \(listed.stdout)")
+        XCTAssertNil(try world.lastSnapshot("src", "tank/data"))
+        world.assertNoStrayProcess()
+        try world.assertLockReleased()
+        try world.clearFaults()
+        try world.initialize()
+        try world.assertBaseIntact()
+    }
 }

@@ -151,4 +151,57 @@ final class ReliabilityHostileInputTests: XCTestCase {
         // 24 MiB of rows: more than zettabee reads of a control command.
         try assertBadSourceRead(String(repeating: "tank/data\tguid\t1\t-\n", count: 1000), repeat: 1400, contains: "zfs get")
     }
+
+    /// The destination's own `zfs get` (zettabee's first read of it) prints garbage.
+    func testGarbageInTheDestinationsZFSGet() throws {
+        let world = try ReliabilityWorld()
+        try world.standardSetup()
+        try world.initialize()
+        let base = try world.assertBaseIntact()
+        try world.fault(#"{"tool":"zfs","sub":"get","host":"backup","effect":"output","stdout":"backup/data guid 1\n","when":"once"}"#)
+        let before = world.calls().count
+        let outcome = try world.zettabee("update", "backup/data")
+        XCTAssertEqual(outcome.exitCode, 1)
+        world.assertOneLineError(outcome, contains: "unexpected zfs output on backup for backup/data")
+        XCTAssertEqual(world.zfsCalls(["snapshot", "send", "receive", "destroy", "set", "hold", "release"], from: before), [])
+        XCTAssertEqual(try world.assertBaseIntact(), base)
+        try world.assertLockReleased()
+    }
+
+    /// `zpool get version` prints something that is no version.
+    func testGarbageInZpoolGet() throws {
+        let world = try ReliabilityWorld()
+        try world.standardSetup()
+        try world.initialize()
+        let base = try world.assertBaseIntact()
+        try world.fault(#"{"tool":"zpool","host":"backup","effect":"output","stdout":"what\tever\n","when":"once"}"#)
+        let before = world.calls().count
+        let outcome = try world.zettabee("update", "backup/data")
+        XCTAssertEqual(outcome.exitCode, 1)
+        world.assertOneLineError(outcome, contains: "cannot read the version of pool backup on backup")
+        XCTAssertEqual(world.zfsCalls(["snapshot", "send", "receive", "destroy", "set", "hold", "release"], from: before), [])
+        XCTAssertEqual(try world.assertBaseIntact(), base)
+        try world.assertLockReleased()
+    }
+
+    // MARK: the security notes
+
+    /// `setup` creates the run and log directories 0700; logs are not readable by others.
+    func testDirectoriesAndLogsAreNotWorldReadable() throws {
+        let world = try ReliabilityWorld()
+        try world.standardSetup()
+        let run = world.root + "/fresh/run", log = world.root + "/fresh/log"
+        let setup = try TestProcess.run(
+            PackagePaths.zettabee, ["-c", world.configPath, "--run-dir", run, "--log-dir", log, "setup"],
+            environment: world.environment, timeout: 30)
+        XCTAssertEqual(setup.exitCode, 0, setup.stderr)
+        for directory in [run, log] {
+            let mode = try XCTUnwrap(try FileManager.default.attributesOfItem(atPath: directory)[.posixPermissions] as? Int)
+            XCTAssertEqual(mode & 0o777, 0o700, directory)
+        }
+        try world.initialize()
+        let logPath = world.logDirectory + "/" + (try world.fingerprint) + ".log"
+        let mode = try XCTUnwrap(try FileManager.default.attributesOfItem(atPath: logPath)[.posixPermissions] as? Int)
+        XCTAssertEqual(mode & 0o007, 0, "the log is accessible to others: \(String(mode, radix: 8))")
+    }
 }
