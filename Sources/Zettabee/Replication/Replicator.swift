@@ -344,6 +344,20 @@ public final class Replicator: @unchecked Sendable {
         }
         let tokenKey = String(token.prefix(80))
         let previous = try? String(contentsOfFile: resumeRecordPath, encoding: .utf8)
+        // Ask the source first (`send -n -t`, nothing is sent): zfs refuses a token whose snapshot is gone
+        // or replaced, or that is corrupt. Within the transfer, that refusal can be hidden behind the
+        // receive's failure on the empty stream, depending on which stage ends first.
+        if !settings.dryRun {
+            let check: Command
+            do { check = try ZFS.resumeSend(token: token, estimateOnly: true) } catch {
+                throw ActionError(error.description, nagios: .unknown)
+            }
+            if let failure = source.probe(check).failure, Self.resumeRefusals.contains(where: { failure.stderrTail.contains($0) }) {
+                try abortPartialReceive(because: "zfs refused to resume: \(failure.lastStderrLine ?? failure.description)")
+                try? FileManager.default.removeItem(atPath: resumeRecordPath)
+                return base
+            }
+        }
         log.info("resuming the interrupted receive of \(candidate.snapshot.name)")
         do {
             _ = try runTransfer(
@@ -351,9 +365,7 @@ public final class Replicator: @unchecked Sendable {
                 receive: ReceiveSettings(resumable: true))
         } catch {
             let text = (error.details ?? "") + error.message
-            let refused = ["no longer exists", "no longer the same snapshot", "resume token is corrupt",
-                           "partially-complete state", "kernel modules must be upgraded", "does not match"]
-                .contains { text.contains($0) }
+            let refused = Self.resumeRefusals.contains { text.contains($0) }
             // The same token failing again means the resume made no progress, whatever the failing
             // stage said this time (which stage reports first can vary): give it up.
             let record = tokenKey + "\n" + error.message
@@ -373,6 +385,12 @@ public final class Replicator: @unchecked Sendable {
         log.info("resumed receive completed: base \(candidate.snapshot.name)")
         return candidate.snapshot.name
     }
+
+    /// What zfs says when a partial receive cannot be resumed at all.
+    static let resumeRefusals = [
+        "no longer exists", "no longer the same snapshot", "resume token is corrupt", "partially-complete state",
+        "kernel modules must be upgraded", "does not match",
+    ]
 
     /// `zfs receive -A`: discards a partial receive, logging why.
     func abortPartialReceive(because reason: String) throws(ActionError) {
