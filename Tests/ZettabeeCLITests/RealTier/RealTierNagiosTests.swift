@@ -58,6 +58,7 @@ final class RealTierNagiosTests: XCTestCase {
 
         let pair = try RealTierPair(env, label: "nagios", transport: .ssh(compress: "none"))
         defer { pair.cleanup() }
+        _ = try pair.zettabee(["setup"], timeout: 30)
         try pair.writeConfig()
         try pair.createSource()
         try pair.writer.populate()
