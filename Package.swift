@@ -19,6 +19,8 @@ let package = Package(
         // Argument parsing, actions, output formats, exit codes.
         .target(name: "ZettabeeCLI", dependencies: ["Zettabee", "CommandGraph", "GraphRunner"]),
         .executableTarget(name: "zettabee", dependencies: ["ZettabeeCLI"]),
+        // Runs one command through GraphRunner, so tests can signal a real run.
+        .executableTarget(name: "GraphRunnerProbe", dependencies: ["GraphRunner", "CommandGraph"]),
         // The fake zfs/zpool/ssh/mbuffer/send_nsca behind fixtures/fakebin. An independent model of
         // the real tools: it shares no code with zettabee. Always optimised, because throughput
         // tests push gigabytes through it.

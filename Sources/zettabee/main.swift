@@ -1,1 +1,4 @@
+import Foundation
 import ZettabeeCLI
+
+exit(ZettabeeMain.run(arguments: Array(CommandLine.arguments.dropFirst())))

@@ -9,7 +9,7 @@ public struct CommandFailure: Error, CustomStringConvertible, Sendable {
     public var command: String
     /// The runner's one-line account, e.g. `zfs get (zfs get …) failed: it exited with status 1: cannot open …`.
     public var runnerMessage: String
-    /// The last stderr line of the failing program, when it wrote one.
+    /// What the failing program said, as one line (zfs's two-line messages joined).
     public var lastStderrLine: String?
     /// The full stderr tail, for the log.
     public var stderrTail: String
@@ -86,7 +86,29 @@ public final class HostSession: @unchecked Sendable {
         // An ssh that could not connect exits 255 with ssh's own message: name the host then.
         return CommandFailure(
             host: host, command: rendered, runnerMessage: failure.description,
-            lastStderrLine: stage?.lastStderrLine, stderrTail: stage?.stderrTail ?? "", exitStatus: status,
+            lastStderrLine: stage.flatMap { ZFSErrorText.summary($0.stderrTail) } ?? stage?.lastStderrLine, stderrTail: stage?.stderrTail ?? "", exitStatus: status,
             interruptedBySignal: signal, commandLabel: command.label)
+    }
+}
+
+extension HostSession {
+    /// What a probe command printed and how it ended, whether it succeeded or not.
+    public struct ProbeOutcome: Sendable {
+        public var stdout: String
+        public var stderrTail: String
+        /// nil when it did not exit normally.
+        public var exitStatus: Int32?
+        /// Set when it did not succeed.
+        public var failure: CommandFailure?
+    }
+
+    /// Runs a command whose failure is an answer (e.g. `zfs version` on an old zfs).
+    public func probe(_ command: Command) -> ProbeOutcome {
+        do {
+            let stdout = try run(command)
+            return ProbeOutcome(stdout: stdout, stderrTail: "", exitStatus: 0, failure: nil)
+        } catch {
+            return ProbeOutcome(stdout: "", stderrTail: error.stderrTail, exitStatus: error.exitStatus, failure: error)
+        }
     }
 }

@@ -69,12 +69,11 @@ public enum TransferPlanner {
         case .mbuffer(let mbuffer):
             let port = Int(mbuffer.port.number)
             let destinationHost = pair.destination.host.rawValue
-            let listenerOptions = try Mbuffer.Options(
-                blockSize: try mbufferBlockSize(), memory: try mbuffer.bufferSize.map { try ByteQuantity($0.text, field: "buffer") },
-                quiet: true)
+            let memory = try quantity(mbuffer.bufferSize, field: "buffer")
+            let listenerOptions = try Mbuffer.Options(blockSize: try mbufferBlockSize(), memory: memory, quiet: true)
             let senderOptions = try Mbuffer.Options(
-                blockSize: try mbufferBlockSize(), memory: try mbuffer.bufferSize.map { try ByteQuantity($0.text, field: "buffer") },
-                writeRateLimit: try mbuffer.rateLimit.map { try ByteQuantity($0.text, field: "rate") }, quiet: true)
+                blockSize: try mbufferBlockSize(), memory: memory,
+                writeRateLimit: try quantity(mbuffer.rateLimit, field: "rate"), quiet: true)
             let listener = Pipeline([
                 .local(try Mbuffer.listen(port: port, address: destinationHost, options: listenerOptions)),
                 .local(receiveCommand),
@@ -98,6 +97,11 @@ public enum TransferPlanner {
             stages.append(.local(receiveCommand))
             return Graph(Pipeline(stages))
         }
+    }
+
+    static func quantity(_ size: ByteSize?, field: String) throws(InvalidValue) -> ByteQuantity? {
+        guard let size else { return nil }
+        return try ByteQuantity(size.text, field: field)
     }
 
     /// mbuffer's block size: 128 KiB, ZFS's largest default record size.

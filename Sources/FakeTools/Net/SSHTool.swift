@@ -1,0 +1,132 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The fake `ssh`: maps the destination to a simulated host and runs the remote line through a real
+/// `/bin/sh -c LINE` with a fresh remote environment (the caller's environment is not passed on, as with
+/// a real ssh). The shell inherits stdin/stdout/stderr, so stream bytes never pass through the fake,
+/// except under a `drop` fault, which relays stdout to cut it off.
+///
+/// Fault rules (`"tool":"ssh"`; `host` matches the destination host, `sub` the remote line's first word):
+/// - `refused`: `ssh: connect to host HOST port PORT: Connection refused`, exit 255.
+/// - `hostkey`: `Host key verification failed.`, exit 255.
+/// - `drop` with `"bytes":"N"` and/or `"seconds":"S"`: the connection dies after N bytes of stdout or
+///   S seconds; the remote process group is killed; `Connection to HOST closed by remote host.`, exit 255.
+enum SSHTool {
+    static func main(_ arguments: [String]) -> Int32 {
+        let world = FakeWorld.fromEnvironment()
+        let invocation = NetCall(world: world, tool: "ssh", arguments: arguments)
+        let commandLine: SSHCommandLine
+        switch SSHCommandLine.parse(arguments) {
+        case .success(let parsed): commandLine = parsed
+        case .failure(let error):
+            switch error {
+            case .unknownOption(let letter): NetIO.stderr("ssh: unknown option -- \(letter)\n")
+            case .missingArgument(let letter): NetIO.stderr("ssh: option requires an argument -- \(letter)\n")
+            case .missingDestination: break
+            }
+            NetIO.stderr(usage)
+            return invocation.finish(255)
+        }
+        if commandLine.printVersion {
+            NetIO.stderr("OpenSSH_9.2p1 zfake, no OpenSSL\n")
+            return invocation.finish(0)
+        }
+        let target = resolve(commandLine)
+        let remoteWorld = FakeWorld(directory: world.directory, host: target.host)
+        let faults = Faults.firing(
+            in: remoteWorld, tool: "ssh", subcommand: firstWord(of: commandLine.remoteLine), arguments: arguments)
+        var drop: (bytes: Int?, seconds: Double?)?
+        for rule in faults {
+            switch rule.effect {
+            case "refused":
+                if !commandLine.quiet {
+                    NetIO.stderr("ssh: connect to host \(target.host) port \(target.port): Connection refused\n")
+                }
+                return invocation.finish(255)
+            case "hostkey":
+                if !commandLine.quiet { NetIO.stderr("Host key verification failed.\n") }
+                return invocation.finish(255)
+            case "drop":
+                drop = (rule.intParameter("bytes"), rule.parameter("seconds").flatMap(Double.init))
+            default:
+                NetIO.stderr("zfake ssh: unknown fault effect '\(rule.effect)'\n")
+                return invocation.finish(70)
+            }
+        }
+        let environment = remoteEnvironment(host: target.host)
+        if let home = environment["HOME"] { _ = chdir(home) } // a login starts in the home directory
+        let shellArguments = commandLine.remoteLine.map { ["sh", "-c", $0] } ?? ["sh"]
+        let code: Int32
+        if let drop {
+            code = RemoteShell.runDropping(shellArguments, environment: environment, afterBytes: drop.bytes,
+                                           afterSeconds: drop.seconds, host: target.host)
+        } else {
+            code = RemoteShell.run(shellArguments, environment: environment)
+        }
+        return invocation.finish(code)
+    }
+
+    /// The remote line's first word (a fault rule's `sub` for ssh).
+    static func firstWord(of line: String?) -> String? {
+        line?.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).first.map(String.init)
+    }
+
+    /// The simulated host (`HostName` after `-F` config aliasing, else the name given) and the port.
+    static func resolve(_ commandLine: SSHCommandLine) -> (host: String, port: String, user: String?) {
+        let given = commandLine.destination ?? ""
+        var config: [String: String] = [:]
+        if let path = commandLine.configFile, path != "none" {
+            if let text = try? String(contentsOfFile: path, encoding: .utf8) {
+                config = SSHConfig.settings(for: given, configText: text)
+            }
+        }
+        let host = commandLine.settings["hostname"].map { SSHConfig.expand($0, host: given) }
+            ?? config["hostname"] ?? given
+        let port = commandLine.settings["port"] ?? config["port"] ?? "22"
+        return (host, port, commandLine.settings["user"] ?? config["user"])
+    }
+
+    /// What a login on the simulated host sees: PATH with the fake tools first, HOME, the world, the
+    /// host name, the zfake binary, LANG=C. Nothing else of the caller's environment.
+    static func remoteEnvironment(host: String) -> [String: String] {
+        let caller = ProcessInfo.processInfo.environment
+        var path = "/usr/local/bin:/usr/bin:/bin"
+        if let fakebin = fakeToolDirectory(caller) { path = fakebin + ":" + path }
+        var environment = [
+            "PATH": path,
+            "HOME": caller["HOME"] ?? "/",
+            "LANG": "C",
+            FakeWorld.hostVariable: host,
+            "ZFAKE_BIN": caller["ZFAKE_BIN"] ?? ownExecutable(),
+        ]
+        environment[FakeWorld.worldVariable] = caller[FakeWorld.worldVariable]
+        return environment
+    }
+
+    /// The fakebin directory: `ZFAKE_FAKEBIN` (the ssh shim exports it), else the first PATH entry
+    /// holding `zfake-ctl`.
+    static func fakeToolDirectory(_ environment: [String: String]) -> String? {
+        if let explicit = environment["ZFAKE_FAKEBIN"], !explicit.isEmpty { return explicit }
+        for directory in (environment["PATH"] ?? "").split(separator: ":") {
+            if access("\(directory)/zfake-ctl", X_OK) == 0 { return String(directory) }
+        }
+        return nil
+    }
+
+    static func ownExecutable() -> String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    }
+
+    static let usage = """
+        usage: ssh [-46AaCfGgKkMNnqsTtVvXxYy] [-B bind_interface]
+                   [-b bind_address] [-c cipher_spec] [-D [bind_address:]port]
+                   [-E log_file] [-e escape_char] [-F configfile] [-I pkcs11]
+                   [-i identity_file] [-J destination] [-L address]
+                   [-l login_name] [-m mac_spec] [-O ctl_cmd] [-o option] [-P tag]
+                   [-p port] [-Q query_option] [-R address] [-S ctl_path]
+                   [-W host:port] [-w local_tun[:remote_tun]] destination [command [argument ...]]
+
+        """
+}

@@ -1,0 +1,466 @@
+import Foundation
+
+/// create, snapshot, destroy, rollback, hold, release, holds, bookmark, set, inherit.
+enum Commands {
+    // MARK: create
+
+    static func create(_ ctx: ZContext, _ arguments: [String]) throws {
+        let options = try ctx.parse(arguments, modern: "Pnpuvo:b:sV:", legacy: "po:b:sV:")
+        guard let name = options.operands.first else { throw ctx.usage("missing filesystem argument") }
+        guard options.operands.count == 1 else { throw ctx.usage("too many arguments") }
+        let prefix = "cannot create '\(name)'"
+        if name.contains("@") || name.contains("#") {
+            throw Failure("\(prefix): \(name.contains("@") ? "snapshot" : "bookmark") delimiter '\(name.contains("@") ? "@" : "#")' is not expected here")
+        }
+        if let problem = Names.problem(name) { throw Failure("\(prefix): \(problem)") }
+        var props: [String: String] = [:]
+        for assignment in options.values("o") {
+            guard let eq = assignment.firstIndex(of: "=") else { throw ctx.usage("missing '=' for property=value argument") }
+            switch PropertySetter.validate(String(assignment[..<eq]), String(assignment[assignment.index(after: eq)...]),
+                                           legacy: ctx.legacy, forSnapshot: false) {
+            case .success(let (p, v)): props[p] = v
+            case .failure(let reason): throw Failure("\(prefix): \(reason.message)")
+            }
+        }
+        try ctx.store.mutate { state in
+            let pool = Names.pool(of: name)
+            guard state.pools[pool] != nil else { throw Failure("\(prefix): no such pool '\(pool)'") }
+            if state.datasets[name] != nil {
+                if options.has("p") { return }
+                throw Failure("\(prefix): dataset already exists")
+            }
+            guard let parent = Names.parent(of: name) else { throw Failure("\(prefix): dataset already exists") }
+            if state.datasets[parent] == nil && !options.has("p") { throw Failure("\(prefix): parent does not exist") }
+            var missing: [String] = []
+            var current: String? = name
+            while let n = current, state.datasets[n] == nil { missing.insert(n, at: 0); current = Names.parent(of: n) }
+            let txg = state.nextTxg(pool: pool)
+            for n in missing {
+                var d = Dataset(name: n, guid: GUID.make(), createtxg: txg, creation: state.now())
+                d.lastWriteTxg = txg
+                if n == name { d.local = props }
+                state.datasets[n] = d
+            }
+        }
+    }
+
+    // MARK: snapshot
+
+    static func snapshot(_ ctx: ZContext, _ arguments: [String]) throws {
+        let options = try ctx.parse(arguments, modern: "ro:", legacy: "ro:")
+        guard !options.operands.isEmpty else { throw ctx.usage("missing snapshot argument") }
+        if ctx.legacy && options.operands.count > 1 { throw ctx.usage("too many arguments") }
+        var props: [String: String] = [:]
+        for assignment in options.values("o") {
+            guard let eq = assignment.firstIndex(of: "=") else { throw ctx.usage("missing '=' for property=value argument") }
+            switch PropertySetter.validate(String(assignment[..<eq]), String(assignment[assignment.index(after: eq)...]),
+                                           legacy: ctx.legacy, forSnapshot: true) {
+            case .success(let (p, v)): props[p] = v
+            case .failure(let reason):
+                throw Failure("cannot \(ctx.legacy ? "snapshot" : "create snapshot") '\(options.operands[0])': \(reason.message)")
+            }
+        }
+        try ctx.store.mutate { state in
+            var targets: [(String, String)] = []
+            for full in options.operands {
+                if let problem = Names.problem(full, requireSnapshot: true) {
+                    throw Failure("cannot create snapshot '\(full)': \(problem)")
+                }
+                let (fs, snap) = Names.split(full)
+                guard state.datasets[fs] != nil else {
+                    throw ctx.legacy ? Failure(ctx.openError(fs)) : Failure(ctx.openError(fs) + "\n" + Usage.zfsCommandUsage("snapshot", legacy: false), code: 2)
+                }
+                let all = options.has("r") ? [fs] + state.descendants(of: fs) : [fs]
+                for name in all { targets.append((name, snap!)) }
+            }
+            for (fs, snap) in targets where state.datasets[fs]!.snapshots.contains(where: { $0.name == snap }) {
+                throw Failure("cannot create snapshot '\(fs)@\(snap)': dataset already exists")
+            }
+            guard let pool = targets.first.map({ Names.pool(of: $0.0) }) else { return }
+            let txg = state.nextTxg(pool: pool)
+            let now = state.now()
+            for (fs, snap) in targets {
+                var d = state.datasets[fs]!
+                var s = Snapshot(name: snap, guid: GUID.make(), createtxg: txg, creation: now,
+                                 referenced: d.referenced, written: d.written)
+                s.local = props
+                d.snapshots.append(s)
+                d.written = 0
+                d.modified = false
+                state.datasets[fs] = d
+            }
+        }
+    }
+
+    // MARK: destroy
+
+    static func destroy(_ ctx: ZContext, _ arguments: [String]) throws {
+        let options = try ctx.parse(arguments, modern: "dnpRrvf", legacy: "rRfd")
+        guard let target = options.operands.first else { throw ctx.usage("missing dataset argument") }
+        guard options.operands.count == 1 else { throw ctx.usage("too many arguments") }
+        let (fs, tail) = Names.split(target)
+        if target.contains("#") {
+            try ctx.store.mutate { state in
+                guard state.datasets[fs] != nil else { throw Failure(ctx.openError(fs)) }
+                state.datasets[fs]!.bookmarks.removeAll { $0.name == tail }
+            }
+            return
+        }
+        if tail != nil {
+            try destroySnapshots(ctx, options, fs: fs, spec: tail!)
+        } else {
+            try destroyFilesystem(ctx, options, fs: fs)
+        }
+    }
+
+    /// Snapshots named by `spec` (`a`, `a%c`, `%c`, `a%`, comma lists) in createtxg order.
+    static func resolveSpec(_ spec: String, in dataset: Dataset) -> [String] {
+        var names: [String] = []
+        for item in spec.split(separator: ",", omittingEmptySubsequences: false).map(String.init) {
+            if let percent = item.firstIndex(of: "%") {
+                let from = String(item[..<percent]), to = String(item[item.index(after: percent)...])
+                let snaps = dataset.snapshots
+                guard let start = from.isEmpty ? snaps.indices.first : snaps.firstIndex(where: { $0.name == from }),
+                      let end = to.isEmpty ? snaps.indices.last : snaps.firstIndex(where: { $0.name == to }),
+                      start <= end else { continue }
+                names += snaps[start...end].map(\.name)
+            } else if dataset.snapshots.contains(where: { $0.name == item }) {
+                names.append(item)
+            }
+        }
+        var seen = Set<String>()
+        return names.filter { seen.insert($0).inserted }
+    }
+
+    static func heldMessage(_ ctx: ZContext, _ full: String) -> String {
+        if ctx.legacy { return "cannot destroy '\(full)': dataset is busy" }
+        if ctx.version >= ZFSVersion(2, 3, 3) {
+            return "cannot destroy snapshot \(full): it's being held. Run 'zfs holds -r \(full)' to see holders."
+        }
+        return "cannot destroy snapshot \(full): dataset is busy"
+    }
+
+    static func destroySnapshots(_ ctx: ZContext, _ options: Options, fs: String, spec: String) throws {
+        let dryRun = options.has("n")
+        let report = try ctx.store.mutate { state -> String in
+            guard let base = state.datasets[fs] else { throw Failure(ctx.openError(fs)) }
+            if ctx.legacy, !base.snapshots.contains(where: { $0.name == spec }) {
+                throw Failure(ctx.openError("\(fs)@\(spec)"))
+            }
+            let filesystems = options.has("r") || options.has("R") ? [fs] + state.descendants(of: fs) : [fs]
+            var victims: [(String, String)] = []
+            for name in filesystems {
+                let names = ctx.legacy ? (state.datasets[name]!.snapshots.contains { $0.name == spec } ? [spec] : [])
+                    : resolveSpec(spec, in: state.datasets[name]!)
+                victims += names.map { (name, $0) }
+            }
+            guard !victims.isEmpty else {
+                throw Failure("could not find any snapshots to destroy; check snapshot names.")
+            }
+            var text = ""
+            var reclaim: Int64 = 0
+            for (name, snap) in victims {
+                let s = state.datasets[name]!.snapshots.first { $0.name == snap }!
+                reclaim += s.used
+                if options.has("p") { text += "destroy\t\(name)@\(snap)\n" } else if options.has("v") {
+                    text += "\(dryRun ? "would" : "will") destroy \(name)@\(snap)\n"
+                }
+            }
+            if options.has("p") { text += "reclaim\t\(reclaim)\n" } else if options.has("v") {
+                text += "\(dryRun ? "would" : "will") reclaim \(Human.size(reclaim))\n"
+            }
+            if dryRun { return text }
+            var errors: [String] = []
+            for (name, snap) in victims {
+                let s = state.datasets[name]!.snapshots.first { $0.name == snap }!
+                let full = "\(name)@\(snap)"
+                if s.senders.contains(where: processAlive) {
+                    errors.append(ctx.legacy ? "cannot destroy '\(full)': dataset is busy" : "cannot destroy snapshot \(full): dataset is busy")
+                } else if !s.holds.isEmpty && !options.has("d") {
+                    errors.append(heldMessage(ctx, full))
+                }
+            }
+            if !errors.isEmpty { throw Failure(errors.joined(separator: "\n")) }
+            for (name, snap) in victims {
+                let index = state.datasets[name]!.snapshots.firstIndex { $0.name == snap }!
+                if state.datasets[name]!.snapshots[index].holds.isEmpty {
+                    state.datasets[name]!.snapshots.remove(at: index)
+                } else {
+                    state.datasets[name]!.snapshots[index].deferDestroy = true
+                }
+            }
+            _ = state.nextTxg(pool: Names.pool(of: fs))
+            return text
+        }
+        Out.out(report)
+    }
+
+    static func destroyFilesystem(_ ctx: ZContext, _ options: Options, fs: String) throws {
+        let recursive = options.has("r") || options.has("R")
+        let report = try ctx.store.mutate { state -> String in
+            guard let dataset = state.datasets[fs] else { throw Failure(ctx.openError(fs)) }
+            if Names.parent(of: fs) == nil && !recursive {
+                throw Failure("cannot destroy '\(fs)': operation does not apply to pools\n"
+                    + "use 'zfs destroy -r \(fs)' to destroy all datasets in the pool\n"
+                    + "use 'zpool destroy \(fs)' to destroy the pool itself")
+            }
+            let children = state.descendants(of: fs)
+            if !recursive && (!children.isEmpty || !dataset.snapshots.isEmpty) {
+                let dependents = dataset.snapshots.map { "\(fs)@\($0.name)" } + children
+                throw Failure("cannot destroy '\(fs)': filesystem has children\n"
+                    + "use '-r' to destroy the following datasets:\n" + dependents.joined(separator: "\n"))
+            }
+            let all = (Names.parent(of: fs) == nil ? [] : [fs]) + children
+            let rootSnaps = Names.parent(of: fs) == nil ? [fs] : []
+            for name in all + rootSnaps {
+                let d = state.datasets[name]!
+                if let pid = d.receiver, processAlive(pid) { throw Failure("cannot destroy '\(name)': dataset is busy") }
+                for s in d.snapshots where !s.holds.isEmpty || s.senders.contains(where: processAlive) {
+                    throw Failure(ctx.legacy ? "cannot destroy '\(name)@\(s.name)': dataset is busy"
+                        : "cannot destroy snapshot \(name)@\(s.name): dataset is busy")
+                }
+            }
+            var text = ""
+            if options.has("v") || options.has("n") {
+                for name in (all + rootSnaps).reversed() {
+                    for s in state.datasets[name]!.snapshots.reversed() where options.has("v") {
+                        text += "\(options.has("n") ? "would" : "will") destroy \(name)@\(s.name)\n"
+                    }
+                    if options.has("v") && all.contains(name) { text += "\(options.has("n") ? "would" : "will") destroy \(name)\n" }
+                }
+            }
+            if options.has("n") { return text }
+            for name in all { state.datasets[name] = nil }
+            for name in rootSnaps { state.datasets[name]!.snapshots = [] }
+            _ = state.nextTxg(pool: Names.pool(of: fs))
+            return text
+        }
+        Out.out(report)
+    }
+
+    // MARK: rollback
+
+    static func rollback(_ ctx: ZContext, _ arguments: [String]) throws {
+        let options = try ctx.parse(arguments, modern: "rRf", legacy: "rRf")
+        guard let target = options.operands.first else { throw ctx.usage("missing dataset argument") }
+        guard options.operands.count == 1 else { throw ctx.usage("too many arguments") }
+        try ctx.store.mutate { state in
+            let (fs, snap) = Names.split(target)
+            guard snap != nil, let dataset = state.datasets[fs],
+                  let index = dataset.snapshots.firstIndex(where: { $0.name == snap }) else {
+                throw Failure(ctx.openError(target))
+            }
+            let newer = dataset.snapshots[(index + 1)...]
+            if !newer.isEmpty && !(options.has("r") || options.has("R")) {
+                throw Failure("cannot rollback to '\(target)': more recent snapshots or bookmarks exist\n"
+                    + "use '-r' to force deletion of the following snapshots and bookmarks:\n"
+                    + newer.map { "\(fs)@\($0.name)" }.joined(separator: "\n"))
+            }
+            for s in newer where !s.holds.isEmpty || s.senders.contains(where: processAlive) {
+                throw Failure("cannot destroy '\(fs)@\(s.name)': dataset is busy")
+            }
+            var d = dataset
+            d.snapshots.removeSubrange((index + 1)...)
+            d.referenced = d.snapshots[index].referenced
+            d.written = 0
+            d.modified = false
+            d.lastWriteTxg = state.nextTxg(pool: Names.pool(of: fs))
+            state.datasets[fs] = d
+        }
+    }
+
+    // MARK: holds
+
+    static func hold(_ ctx: ZContext, _ arguments: [String]) throws {
+        let options = try ctx.parse(arguments, modern: "r", legacy: "r")
+        guard let tag = options.operands.first else { throw ctx.usage("missing tag argument") }
+        guard options.operands.count > 1 else { throw ctx.usage("missing snapshot argument") }
+        if tag.hasPrefix(".") { throw ctx.usage("tag may not start with '.'") }
+        try changeHolds(ctx, options, tag: tag, adding: true)
+    }
+
+    static func release(_ ctx: ZContext, _ arguments: [String]) throws {
+        let options = try ctx.parse(arguments, modern: "r", legacy: "r")
+        guard let tag = options.operands.first else { throw ctx.usage("missing tag argument") }
+        guard options.operands.count > 1 else { throw ctx.usage("missing snapshot argument") }
+        try changeHolds(ctx, options, tag: tag, adding: false)
+    }
+
+    static func changeHolds(_ ctx: ZContext, _ options: Options, tag: String, adding: Bool) throws {
+        let errors = try ctx.store.mutate { state -> [String] in
+            var errors: [String] = []
+            for target in options.operands.dropFirst() {
+                func fail(_ reason: String) {
+                    if adding {
+                        errors.append(ctx.legacy ? "cannot hold '\(target)': \(reason)" : "cannot hold snapshot '\(target)': \(reason)")
+                    } else {
+                        errors.append(ctx.legacy ? "cannot release '\(tag)' from '\(target)': \(reason)"
+                            : "cannot release hold from snapshot '\(target)': \(reason)")
+                    }
+                }
+                let (fs, snap) = Names.split(target)
+                guard let snap, !target.contains("#") else { errors.append("'\(target)' is not a snapshot"); continue }
+                guard state.snapshot(target) != nil else { fail("dataset does not exist"); continue }
+                let filesystems = options.has("r") ? [fs] + state.descendants(of: fs) : [fs]
+                for name in filesystems {
+                    guard let index = state.datasets[name]!.snapshots.firstIndex(where: { $0.name == snap }) else { continue }
+                    var s = state.datasets[name]!.snapshots[index]
+                    if adding {
+                        if s.holds[tag] != nil { fail("tag already exists on this dataset"); continue }
+                        s.holds[tag] = state.now()
+                        state.datasets[name]!.snapshots[index] = s
+                    } else {
+                        if s.holds[tag] == nil { fail("no such tag on this dataset"); continue }
+                        s.holds[tag] = nil
+                        if s.holds.isEmpty && s.deferDestroy {
+                            state.datasets[name]!.snapshots.remove(at: index)
+                        } else {
+                            state.datasets[name]!.snapshots[index] = s
+                        }
+                    }
+                }
+            }
+            return errors
+        }
+        if !errors.isEmpty { throw Failure(errors.joined(separator: "\n")) }
+    }
+
+    static func holds(_ ctx: ZContext, _ arguments: [String]) throws {
+        if ctx.legacy {
+            Out.out("internal error: /usr/lib/zfs/pyzfs.py not found\n")
+            throw silentFailure(255)
+        }
+        let options = try ctx.parse(arguments, modern: "rHp", legacy: "")
+        guard !options.operands.isEmpty else { throw ctx.usage("missing snapshot argument") }
+        var rows: [(String, String, Int64)] = []
+        var errors: [String] = []
+        try ctx.store.read { state in
+            for target in options.operands {
+                let (fs, snap) = Names.split(target)
+                guard let snap, state.snapshot(target) != nil else { errors.append(ctx.openError(target)); continue }
+                let filesystems = options.has("r") ? [fs] + state.descendants(of: fs) : [fs]
+                for name in filesystems {
+                    guard let s = state.datasets[name]!.snapshots.first(where: { $0.name == snap }) else { continue }
+                    for (tag, time) in s.holds.sorted(by: { $0.key < $1.key }) { rows.append(("\(name)@\(snap)", tag, time)) }
+                }
+            }
+        }
+        var text = ""
+        let times = rows.map { options.has("p") ? "\($0.2)" : Human.date($0.2, "%a %b %e %H:%M %Y") }
+        if options.has("H") {
+            for (i, row) in rows.enumerated() { text += "\(row.0)\t\(row.1)\t\(times[i])\n" }
+        } else if !rows.isEmpty {
+            let nameWidth = max(4, rows.map { $0.0.count }.max() ?? 0)
+            let tagWidth = max(3, rows.map { $0.1.count }.max() ?? 0)
+            text += "NAME".rightPad(nameWidth) + "  " + "TAG".rightPad(tagWidth) + "  TIMESTAMP\n"
+            for (i, row) in rows.enumerated() {
+                text += row.0.rightPad(nameWidth) + "  " + row.1.rightPad(tagWidth) + "  " + times[i] + "\n"
+            }
+        }
+        Out.out(text)
+        if !errors.isEmpty { throw Failure(errors.joined(separator: "\n")) }
+    }
+
+    // MARK: bookmark
+
+    static func bookmark(_ ctx: ZContext, _ arguments: [String]) throws {
+        let options = try ctx.parse(arguments, modern: "", legacy: "")
+        guard options.operands.count >= 1 else { throw ctx.usage("missing snapshot argument") }
+        guard options.operands.count >= 2 else { throw ctx.usage("missing bookmark argument") }
+        guard options.operands.count == 2 else { throw ctx.usage("too many arguments") }
+        let source = options.operands[0]
+        var target = options.operands[1]
+        let (fs, _) = Names.split(source)
+        if target.hasPrefix("#") { target = fs + target }
+        guard target.contains("#") else { throw Failure("cannot create bookmark '\(target)': must be a bookmark name") }
+        try ctx.store.mutate { state in
+            guard let dataset = state.datasets[fs], let s = dataset.snapshots.first(where: { $0.name == Names.split(source).1 }),
+                  source.contains("@") else {
+                throw Failure("\(source.contains("#") ? "bookmark" : "snapshot") '\(source)' does not exist.\n"
+                    + Usage.zfsCommandUsage("bookmark", legacy: false), code: 2)
+            }
+            let (targetFS, bm) = Names.split(target)
+            guard targetFS == fs, let bm else { throw Failure("cannot create bookmark '\(target)': invalid argument") }
+            if dataset.bookmarks.contains(where: { $0.name == bm }) { throw Failure("cannot create bookmark '\(target)': bookmark exists") }
+            state.datasets[fs]!.bookmarks.append(Bookmark(name: bm, guid: s.guid, createtxg: s.createtxg, creation: s.creation))
+        }
+    }
+
+    // MARK: set / inherit
+
+    static func set(_ ctx: ZContext, _ arguments: [String]) throws {
+        let options = try ctx.parse(arguments, modern: "u", legacy: "")
+        let assignments = ctx.legacy ? Array(options.operands.prefix(1)) : Array(options.operands.prefix { $0.contains("=") })
+        guard !options.operands.isEmpty else { throw ctx.usage("missing property=value argument") }
+        var pairs: [(String, String)] = []
+        for assignment in assignments.isEmpty ? [options.operands[0]] : assignments {
+            guard let eq = assignment.firstIndex(of: "=") else { throw ctx.usage("missing '=' for property=value argument") }
+            let value = String(assignment[assignment.index(after: eq)...])
+            if value.isEmpty { throw ctx.usage("missing value in property=value argument") }
+            pairs.append((String(assignment[..<eq]), value))
+        }
+        let targets = Array(options.operands.dropFirst(pairs.count))
+        guard !targets.isEmpty else { throw ctx.usage("missing dataset name(s)") }
+        let validationCode: Int32 = ctx.legacy ? 1 : 255
+        var failure: Failure?
+        try ctx.store.mutate { state in
+            for target in targets {
+                guard state.exists(target), !target.contains("#") else {
+                    failure = Failure(ctx.openError(target)); continue
+                }
+                let isSnapshot = target.contains("@")
+                for (name, value) in pairs {
+                    switch PropertySetter.validate(name, value, legacy: ctx.legacy, forSnapshot: isSnapshot) {
+                    case .failure(let reason):
+                        failure = Failure("cannot set property for '\(target)': \(reason.message)", code: validationCode)
+                    case .success(let (p, v)):
+                        let (fs, snap) = Names.split(target)
+                        if let snap, let i = state.datasets[fs]!.snapshots.firstIndex(where: { $0.name == snap }) {
+                            state.datasets[fs]!.snapshots[i].local[p] = v
+                        } else {
+                            state.datasets[fs]!.local[p] = v
+                        }
+                    }
+                }
+            }
+        }
+        if let failure { throw failure }
+    }
+
+    static func inherit(_ ctx: ZContext, _ arguments: [String]) throws {
+        let options = try ctx.parse(arguments, modern: "rS", legacy: "rS")
+        guard let property = options.operands.first else { throw ctx.usage("missing property argument") }
+        let targets = Array(options.operands.dropFirst())
+        guard !targets.isEmpty else { throw ctx.usage("missing dataset argument") }
+        var canonical = property
+        if !property.contains(":") {
+            guard let c = PropertyTable.canonical(property, legacy: ctx.legacy), let def = PropertyTable.byName[c] else {
+                throw ctx.usage("invalid property '\(property)'")
+            }
+            if !def.editable { throw Failure("'\(c)' property is read-only") }
+            if !def.inheritable { throw Failure("'\(c)' property cannot be inherited") }
+            canonical = c
+        } else if !Names.isValidUserProperty(property) {
+            throw ctx.usage("invalid property '\(property)'")
+        }
+        var failure: Failure?
+        try ctx.store.mutate { state in
+            for target in targets {
+                guard state.exists(target), !target.contains("#") else { failure = Failure(ctx.openError(target)); continue }
+                let (fs, snap) = Names.split(target)
+                let filesystems = options.has("r") ? [fs] + state.descendants(of: fs) : [fs]
+                for name in filesystems {
+                    if let snap {
+                        guard let i = state.datasets[name]!.snapshots.firstIndex(where: { $0.name == snap }) else { continue }
+                        state.datasets[name]!.snapshots[i].local[canonical] = nil
+                        if !options.has("S") { state.datasets[name]!.snapshots[i].received[canonical] = nil }
+                    } else {
+                        state.datasets[name]!.local[canonical] = nil
+                        if !options.has("S") { state.datasets[name]!.received[canonical] = nil }
+                    }
+                }
+            }
+        }
+        if let failure { throw failure }
+    }
+}

@@ -1,0 +1,416 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `zfs receive [-FhMnsuv] [-d|-e] [-o p=v].. [-x p].. target` and `zfs receive -A fs`.
+///
+/// Per substream: read the begin record; under the lock run the destination checks in OpenZFS's
+/// order and mark the receive in flight; unlock; read and verify the payload; re-lock and commit
+/// (or save `-s` state, or roll back).
+enum ReceiveCommand {
+    struct Flags {
+        var force = false
+        var dryRun = false
+        var resumable = false
+        var verbose = false
+        var discardPool = false
+        var lastOnly = false
+        var setProps: [String: String] = [:]
+        var exclude: Set<String> = []
+    }
+
+    /// Where a substream lands, decided by the checks.
+    struct Landing {
+        var fs: String
+        var snap: String
+        var exists: Bool
+        var skip = false
+        var baseGUID: UInt64 = 0
+        var createParents: [String] = []
+    }
+
+    static func run(_ ctx: ZContext, _ arguments: [String]) throws {
+        let options = try ctx.parse(arguments, modern: "FhMnsuvdeo:x:A", legacy: "vnFdue")
+        if options.has("A") {
+            try abort(ctx, options)
+            return
+        }
+        guard let target = options.operands.first else { throw ctx.usage("missing snapshot argument") }
+        guard options.operands.count == 1 else { throw ctx.usage("too many arguments") }
+        var flags = Flags()
+        flags.force = options.has("F")
+        flags.dryRun = options.has("n")
+        flags.resumable = options.has("s")
+        flags.verbose = options.has("v")
+        flags.discardPool = options.has("d")
+        flags.lastOnly = options.has("e")
+        if flags.discardPool && flags.lastOnly { throw ctx.usage("-d and -e cannot be used together") }
+        for assignment in options.values("o") {
+            guard let eq = assignment.firstIndex(of: "=") else { throw ctx.usage("missing '=' for property=value argument") }
+            switch PropertySetter.validate(String(assignment[..<eq]), String(assignment[assignment.index(after: eq)...]),
+                                           legacy: false, forSnapshot: false) {
+            case .success(let (p, v)): flags.setProps[p] = v
+            case .failure(let reason): throw Failure("cannot receive: \(reason.message)")
+            }
+        }
+        for name in options.values("x") {
+            guard name.contains(":") ? Names.isValidUserProperty(name) : PropertyTable.canonical(name, legacy: false) != nil else {
+                throw Failure("cannot receive: invalid property '\(name)'")
+            }
+            flags.exclude.insert(PropertyTable.canonical(name, legacy: false) ?? name)
+        }
+        if let rule = ctx.fault("recv-fail"), (rule.parameter("at") ?? "start") == "start" {
+            throw Failure(rule.parameter("message") ?? "cannot receive: Input/output error", code: Int32(rule.intParameter("exit") ?? 1))
+        }
+        let reader = StreamReader(fd: 0)
+        if let n = ctx.fault("recv-fail-after").flatMap({ JSONLine.int($0.parameter("bytes")) }) { reader.limit = n }
+        reader.rate = ctx.fault("recv-rate").flatMap { Double($0.parameter("bytes_per_second") ?? $0.parameter("rate") ?? "") }
+
+        let head = reader.peek(16)
+        if head.count < 16 { throw Failure("cannot receive: failed to read from stream") }
+        let isPackage = head.starts(with: Data(StreamFormat.packageMagic.utf8))
+        guard isPackage || head.starts(with: Data(StreamFormat.beginMagic.utf8)) else {
+            throw Failure("cannot receive: invalid stream (bad magic number)")
+        }
+        let (firstLine, complete) = reader.readLine()
+        guard complete else { throw Failure("cannot receive: failed to read from stream") }
+        if !isPackage {
+            guard let begin = parseBegin(firstLine) else { throw Failure("cannot receive: invalid stream (bad magic number)") }
+            try receiveOne(ctx, flags, begin: begin, beginBytes: firstLine.count, reader: reader, target: target, package: nil)
+        } else {
+            guard let json = JSONLine.decode(firstLine.dropFirst(StreamFormat.packageMagic.utf8.count)),
+                  let package = PackageHeader(json: json) else {
+                throw Failure("cannot receive: invalid stream (bad magic number)")
+            }
+            if target.contains("@") { throw Failure("cannot receive: cannot specify snapshot name for multi-snapshot stream") }
+            var pruned = Set<String>()
+            while true {
+                let (line, complete) = reader.readLine()
+                if complete && line == Data((StreamFormat.packageEnd + "\n").utf8) { break }
+                guard complete, let begin = parseBegin(line) else {
+                    throw Failure("cannot receive: \(ctx.legacy ? "invalid backup stream" : "incomplete stream")")
+                }
+                try receiveOne(ctx, flags, begin: begin, beginBytes: line.count, reader: reader, target: target,
+                               package: package, pruned: &pruned)
+            }
+        }
+        if let rule = ctx.fault("recv-fail"), rule.parameter("at") == "end" {
+            throw Failure(rule.parameter("message") ?? "cannot receive: Input/output error", code: Int32(rule.intParameter("exit") ?? 1))
+        }
+    }
+
+    static func parseBegin(_ line: Data) -> StreamBegin? {
+        guard line.starts(with: Data(StreamFormat.beginMagic.utf8)),
+              let json = JSONLine.decode(line.dropFirst(StreamFormat.beginMagic.utf8.count)) else { return nil }
+        return StreamBegin(json: json)
+    }
+
+    /// The destination filesystem and snapshot name of a substream.
+    static func mapName(_ begin: StreamBegin, target: String, flags: Flags, package: PackageHeader?) -> (String, String) {
+        let (sourceFS, sourceSnap) = Names.split(begin.toname)
+        let snap = sourceSnap ?? ""
+        if target.contains("@") {
+            let (fs, s) = Names.split(target)
+            return (fs, s ?? snap)
+        }
+        let top = package?.topfs ?? sourceFS
+        var base = target
+        if flags.discardPool {
+            let components = top.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+            if !components.isEmpty { base = target + "/" + components.joined(separator: "/") }
+        } else if flags.lastOnly {
+            base = target + "/" + (top.split(separator: "/").last.map(String.init) ?? top)
+        }
+        let relative = sourceFS.dropFirst(top.count)
+        return (base + relative, snap)
+    }
+
+    static func prefix(_ begin: StreamBegin) -> String {
+        if begin.resumeOffset > 0 { return "cannot receive resume stream" }
+        return begin.isIncremental ? "cannot receive incremental stream" : "cannot receive new filesystem stream"
+    }
+
+    static func receiveOne(_ ctx: ZContext, _ flags: Flags, begin: StreamBegin, beginBytes: Int, reader: StreamReader,
+                           target: String, package: PackageHeader?) throws {
+        var pruned = Set<String>()
+        try receiveOne(ctx, flags, begin: begin, beginBytes: beginBytes, reader: reader, target: target, package: package, pruned: &pruned)
+    }
+
+    static func receiveOne(_ ctx: ZContext, _ flags: Flags, begin: StreamBegin, beginBytes: Int, reader: StreamReader,
+                           target: String, package: PackageHeader?, pruned: inout Set<String>) throws {
+        let started = Date()
+        let (fs, snap) = mapName(begin, target: target, flags: flags, package: package)
+        let prefix = self.prefix(begin)
+        let pid = getpid()
+        let landing = try ctx.store.mutate { state -> Landing in
+            let landing = try check(ctx, state: state, flags: flags, begin: begin, fs: fs, snap: snap, prefix: prefix)
+            if !landing.skip && !flags.dryRun {
+                if landing.exists { state.datasets[fs]!.receiver = pid } else { state.pendingCreates[fs] = pid }
+            }
+            return landing
+        }
+        if flags.verbose && !landing.skip {
+            Out.out("receiving \(begin.isIncremental ? "incremental" : "full") stream of \(begin.toname) into \(fs)@\(snap)\n")
+        }
+        // Stream without the lock.
+        let expected = max(0, begin.payloadLength - begin.resumeOffset)
+        var checksum = Checksum()
+        let enospcAt = ctx.fault("recv-enospc-after").flatMap { JSONLine.int($0.parameter("bytes")) }
+        var outOfSpace = false
+        var want = expected
+        if let at = enospcAt, reader.consumed + want > at {
+            want = max(0, at - reader.consumed)
+            outOfSpace = true
+        }
+        let got = reader.consume(want) { checksum.update($0) }
+        var outcome = "ok"
+        var endBytes = 0
+        if outOfSpace && got == want {
+            outcome = "enospc"
+        } else if got < expected {
+            outcome = "truncated"
+        } else {
+            let (line, complete) = reader.readLine(maximum: 4096)
+            endBytes = line.count
+            if !complete {
+                outcome = "truncated"
+            } else if !line.starts(with: Data(StreamFormat.endMagic.utf8)) {
+                outcome = "corrupt"
+            } else {
+                let end = JSONLine.decode(line.dropFirst(StreamFormat.endMagic.utf8.count)) ?? [:]
+                let sum = (end["checksum"] as? String).flatMap { UInt64($0, radix: 16) }
+                if JSONLine.int(end["bytes"]) != expected || sum != checksum.finish() || (end["toguid"] as? String) != "\(begin.toguid)" {
+                    outcome = "corrupt"
+                }
+            }
+        }
+        if landing.skip || flags.dryRun {
+            if outcome == "ok" || landing.skip { return }
+        }
+        // The state is saved even when the receive fails: the in-flight marker goes, `-s` state stays.
+        let failure = try ctx.store.mutate { state -> Failure? in
+            if state.datasets[fs]?.receiver == pid { state.datasets[fs]!.receiver = nil }
+            if state.pendingCreates[fs] == pid { state.pendingCreates[fs] = nil }
+            var committed = state
+            do {
+                try settle(ctx, &committed, flags: flags, begin: begin, landing: landing, prefix: prefix, package: package,
+                           pruned: &pruned, outcome: outcome, got: got)
+                state = committed
+                return nil
+            } catch let failure as Failure {
+                if flags.resumable && !ctx.legacy && outcome != "ok" && outcome != "enospc" { state = committed }
+                return failure
+            }
+        }
+        if let failure { throw failure }
+        if flags.verbose {
+            let seconds = Date().timeIntervalSince(started)
+            let total = Int64(beginBytes) + got + Int64(endBytes)
+            let rate = Int64(Double(total) / max(seconds, 0.000001))
+            let modern = !ctx.legacy && ctx.version >= ZFSVersion(2, 2, 0)
+            let time = modern ? String(format: "%.2f", seconds) : "\(Int64(seconds.rounded(.up)))"
+            Out.out("received \(Human.size(total)) stream in \(time) seconds (\(Human.size(rate))/sec)\n")
+        }
+    }
+
+    /// Commits a verified substream, or turns a failed one into its error (saving `-s` state first).
+    static func settle(_ ctx: ZContext, _ state: inout HostState, flags: Flags, begin: StreamBegin, landing: Landing,
+                       prefix: String, package: PackageHeader?, pruned: inout Set<String>, outcome: String, got: Int64) throws {
+            switch outcome {
+            case "ok":
+                try commit(ctx, &state, flags: flags, begin: begin, landing: landing, prefix: prefix, package: package, pruned: &pruned)
+            case "enospc":
+                throw Failure("\(prefix): out of space")
+            default:
+                if flags.resumable && !ctx.legacy {
+                    let received = outcome == "truncated" ? got : 0
+                    let token = savePartial(&state, begin: begin, landing: landing, bytes: begin.resumeOffset + received)
+                    throw Failure("\(prefix): checksum mismatch or incomplete stream.\nPartially received snapshot is saved.\n"
+                        + "A resuming stream can be generated on the sending system by running:\n    zfs send -t \(token)")
+                }
+                if ctx.legacy {
+                    throw Failure(outcome == "truncated" ? "\(prefix): invalid backup stream" : "\(prefix): invalid stream (checksum mismatch)")
+                }
+                if ctx.version < ZFSVersion(2, 0, 0) { throw Failure("\(prefix): checksum mismatch or incomplete stream") }
+                throw Failure(outcome == "truncated" ? "\(prefix): incomplete stream" : "\(prefix): checksum mismatch")
+            }
+    }
+
+    /// The destination checks, in OpenZFS's order (reference §A9).
+    static func check(_ ctx: ZContext, state: HostState, flags: Flags, begin: StreamBegin, fs: String, snap: String,
+                      prefix: String) throws -> Landing {
+        let resuming = begin.resumeOffset > 0
+        var landing = Landing(fs: fs, snap: snap, exists: state.datasets[fs] != nil)
+        // Existing-destination checks.
+        if !landing.exists {
+            if begin.isIncremental || resuming {
+                throw Failure("\(prefix): destination '\(fs)' does not exist")
+            }
+            var parent = Names.parent(of: fs)
+            if flags.discardPool || flags.lastOnly {
+                while let p = parent, state.datasets[p] == nil, Names.parent(of: p) != nil {
+                    landing.createParents.insert(p, at: 0)
+                    parent = Names.parent(of: p)
+                }
+            }
+            if let p = parent, state.datasets[p] == nil {
+                if ctx.legacy { throw Failure("\(ctx.openError(fs))\n\(prefix): dataset does not exist") }
+                throw Failure("\(ctx.openError(p))\n\(prefix): unable to restore to destination")
+            }
+            if parent == nil, state.pools[fs] == nil {
+                throw Failure("\(ctx.openError(fs))\n\(prefix): unable to restore to destination")
+            }
+            if let pid = state.pendingCreates[fs], processAlive(pid) { throw Failure("\(prefix): dataset is busy") }
+            return landing
+        }
+        let d = state.datasets[fs]!
+        if !begin.isIncremental && !resuming {
+            if !flags.force { throw Failure("\(prefix): destination '\(fs)' exists\nmust specify -F to overwrite it") }
+            if let first = d.snapshots.first {
+                throw Failure("\(prefix): destination has snapshots (eg. \(fs)@\(first.name))\nmust destroy them to overwrite it")
+            }
+        }
+        if let pid = d.receiver, processAlive(pid) { throw Failure("\(prefix): dataset is busy") }
+        // Partial state.
+        if resuming {
+            guard let p = d.partial, p.toguid == begin.toguid, p.fromguid == begin.fromguid, p.bytes == begin.resumeOffset else {
+                throw Failure("\(prefix): kernel modules must be upgraded to receive this stream.")
+            }
+            landing.snap = p.snapshotName
+            landing.baseGUID = p.fromguid
+            if p.fromguid != 0, !d.snapshots.contains(where: { $0.guid == p.fromguid }) {
+                throw Failure("\(prefix): most recent snapshot of \(fs) does not\nmatch incremental source")
+            }
+            return landing
+        }
+        if d.partial != nil {
+            throw Failure("\(prefix): destination \(fs) contains partially-complete state from \"zfs receive -s\".")
+        }
+        // Target snapshot already there.
+        if let existing = d.snapshots.first(where: { $0.name == snap }) {
+            if existing.guid == begin.toguid { landing.skip = true; return landing }
+            throw Failure("cannot restore to \(fs)@\(snap): destination already exists")
+        }
+        guard begin.isIncremental else { return landing }
+        // Base snapshot, then modifications since it.
+        guard let baseIndex = d.snapshots.firstIndex(where: { $0.guid == begin.fromguid }) else {
+            throw Failure("\(prefix): most recent snapshot of \(fs) does not\nmatch incremental source")
+        }
+        landing.baseGUID = begin.fromguid
+        let newer = d.snapshots[(baseIndex + 1)...]
+        if !flags.force {
+            if d.modified || !newer.isEmpty {
+                throw Failure("\(prefix): destination \(fs) has been modified\nsince most recent snapshot")
+            }
+        } else if newer.contains(where: { !$0.holds.isEmpty || $0.senders.contains(where: processAlive) }) {
+            throw Failure("\(prefix): dataset is busy")
+        }
+        return landing
+    }
+
+    /// Applies a verified substream.
+    static func commit(_ ctx: ZContext, _ state: inout HostState, flags: Flags, begin: StreamBegin, landing: Landing,
+                       prefix: String, package: PackageHeader?, pruned: inout Set<String>) throws {
+        let fs = landing.fs
+        let pool = Names.pool(of: fs)
+        guard state.pools[pool] != nil else { throw Failure("\(prefix): dataset does not exist") }
+        var d = state.datasets[fs]
+        // Space: the filesystem's referenced data becomes the stream's.
+        let growth = begin.referenced - (d?.referenced ?? 0)
+        if growth > 0 && state.allocated(pool: pool) + growth > state.pools[pool]!.size {
+            if var existing = d, existing.partial?.createdByReceive == true {
+                existing.partial = nil
+                state.datasets[fs] = existing.inconsistent ? nil : existing
+            }
+            throw Failure("\(prefix): out of space")
+        }
+        let txg = state.nextTxg(pool: pool)
+        if d == nil {
+            for parent in landing.createParents where state.datasets[parent] == nil {
+                state.datasets[parent] = Dataset(name: parent, guid: GUID.make(), createtxg: txg, creation: state.now())
+            }
+            d = Dataset(name: fs, guid: GUID.make(), createtxg: txg, creation: state.now())
+        }
+        var dataset = d!
+        if begin.isIncremental {
+            if flags.force {
+                if let package, let sourceSnaps = package.fss[Names.split(begin.toname).0], !pruned.contains(fs) {
+                    let keep = Set(sourceSnaps.values)
+                    dataset.snapshots.removeAll { !keep.contains($0.guid) && $0.holds.isEmpty && $0.guid != landing.baseGUID }
+                    pruned.insert(fs)
+                }
+                if let baseIndex = dataset.snapshots.firstIndex(where: { $0.guid == landing.baseGUID }) {
+                    let newer = dataset.snapshots[(baseIndex + 1)...]
+                    if newer.contains(where: { !$0.holds.isEmpty }) { throw Failure("\(prefix): dataset is busy") }
+                    dataset.snapshots.removeSubrange((baseIndex + 1)...)
+                }
+            }
+            guard dataset.snapshots.contains(where: { $0.guid == landing.baseGUID }) else {
+                throw Failure("\(prefix): most recent snapshot of \(fs) does not\nmatch incremental source")
+            }
+        } else if begin.resumeOffset == 0 {
+            dataset.snapshots = []
+        }
+        var snapshot = Snapshot(name: landing.snap, guid: begin.toguid, createtxg: txg, creation: begin.creation,
+                                referenced: begin.referenced, written: begin.isIncremental ? begin.written : begin.referenced)
+        snapshot.used = 0
+        dataset.snapshots.append(snapshot)
+        dataset.referenced = begin.referenced
+        dataset.written = 0
+        dataset.modified = false
+        dataset.inconsistent = false
+        dataset.partial = nil
+        dataset.receiver = nil
+        dataset.lastWriteTxg = txg
+        if let props = begin.props {
+            dataset.received = props.filter { !flags.exclude.contains($0.key) }
+        }
+        for p in flags.exclude { dataset.received[p] = nil }
+        for (p, v) in flags.setProps { dataset.local[p] = v }
+        state.datasets[fs] = dataset
+    }
+
+    /// Saves `-s` state and returns the resume token.
+    static func savePartial(_ state: inout HostState, begin: StreamBegin, landing: Landing, bytes: Int64) -> String {
+        let fs = landing.fs
+        var created = false
+        if state.datasets[fs] == nil {
+            let pool = Names.pool(of: fs)
+            let txg = state.nextTxg(pool: pool)
+            var d = Dataset(name: fs, guid: GUID.make(), createtxg: txg, creation: state.now())
+            d.inconsistent = true
+            state.datasets[fs] = d
+            created = true
+        } else if let existing = state.datasets[fs]!.partial {
+            created = existing.createdByReceive
+        }
+        let partial = PartialReceive(
+            toname: begin.toname, toguid: begin.toguid, fromguid: begin.fromguid, fromname: begin.fromname,
+            kind: begin.kind, bytes: bytes, payloadLength: begin.payloadLength, creation: begin.creation,
+            referenced: begin.referenced, written: begin.written, props: begin.props ?? [:],
+            snapshotName: landing.snap, createdByReceive: created)
+        state.datasets[fs]!.partial = partial
+        return ResumeToken.encode(ResumeToken.Contents(partial: partial))
+    }
+
+    /// `zfs receive -A fs`: drops the partial state of an interrupted `-s` receive.
+    static func abort(_ ctx: ZContext, _ options: Options) throws {
+        guard let fs = options.operands.first else { throw ctx.usage("missing snapshot argument") }
+        guard options.operands.count == 1 else { throw ctx.usage("too many arguments") }
+        try ctx.store.mutate { state in
+            guard let d = state.datasets[fs] else {
+                throw Failure(ctx.openError(fs) + "\n" + Usage.zfsCommandUsage("receive", legacy: false), code: 2)
+            }
+            guard let partial = d.partial else {
+                throw Failure("'\(fs)' does not have any resumable receive state to abort")
+            }
+            if partial.createdByReceive {
+                state.datasets[fs] = nil
+            } else {
+                state.datasets[fs]!.partial = nil
+            }
+            _ = state.nextTxg(pool: Names.pool(of: fs))
+        }
+    }
+}

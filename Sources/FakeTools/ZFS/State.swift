@@ -1,0 +1,207 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The zfs state of one simulated host, stored as JSON in `hosts/<host>.json`.
+struct HostState: Codable {
+    /// The host runs zfs-fuse (pool version 23, old command set). Kept here because ssh drops the environment.
+    var legacy: Bool = false
+    /// Fixed clock (epoch seconds) for creation times and hold timestamps; nil = real time.
+    var clock: Int64?
+    /// Multiplies send payload sizes (throughput tests send gigabytes from small datasets).
+    var sendScale: Double?
+    var pools: [String: Pool] = [:]
+    /// Filesystems by full name, pool roots included.
+    var datasets: [String: Dataset] = [:]
+    /// Receives creating a new filesystem that is still streaming: name → pid.
+    var pendingCreates: [String: Int32] = [:]
+}
+
+struct Pool: Codable {
+    var name: String
+    var guid: UInt64
+    var size: Int64
+    /// 5000 for feature-flag pools, the legacy number (23) otherwise.
+    var version: Int
+    var txg: UInt64
+    var features: [String: String]
+}
+
+struct Dataset: Codable {
+    var name: String
+    var guid: UInt64
+    var createtxg: UInt64
+    var creation: Int64
+    /// Locally set properties (native and user).
+    var local: [String: String] = [:]
+    /// Properties set by `zfs receive`.
+    var received: [String: String] = [:]
+    var referenced: Int64 = 0
+    /// Bytes written since the last snapshot.
+    var written: Int64 = 0
+    /// Changed since the most recent snapshot (an incremental receive needs `-F`).
+    var modified: Bool = false
+    /// Txg of the last change.
+    var lastWriteTxg: UInt64 = 0
+    var inconsistent: Bool = false
+    /// State left by an interrupted `zfs receive -s`.
+    var partial: PartialReceive?
+    /// Pid of a receive streaming into this filesystem.
+    var receiver: Int32?
+    var snapshots: [Snapshot] = []
+    var bookmarks: [Bookmark] = []
+}
+
+struct Snapshot: Codable {
+    var name: String
+    var guid: UInt64
+    var createtxg: UInt64
+    var creation: Int64
+    var referenced: Int64
+    /// Bytes written between the previous snapshot and this one.
+    var written: Int64
+    var used: Int64 = 0
+    var local: [String: String] = [:]
+    var received: [String: String] = [:]
+    /// Hold tag → epoch seconds.
+    var holds: [String: Int64] = [:]
+    var deferDestroy: Bool = false
+    /// Pids of sends reading this snapshot.
+    var senders: [Int32] = []
+}
+
+struct Bookmark: Codable {
+    var name: String
+    var guid: UInt64
+    var createtxg: UInt64
+    var creation: Int64
+}
+
+/// What `zfs receive -s` keeps of an interrupted stream: enough to build the resume token.
+struct PartialReceive: Codable {
+    var toname: String
+    var toguid: UInt64
+    var fromguid: UInt64
+    var fromname: String
+    var kind: String
+    var bytes: Int64
+    var payloadLength: Int64
+    var creation: Int64
+    var referenced: Int64
+    var written: Int64
+    var props: [String: String]
+    /// The snapshot name the receive will create.
+    var snapshotName: String
+    /// The filesystem did not exist before this receive (abort destroys it).
+    var createdByReceive: Bool
+}
+
+extension HostState {
+    func pool(named name: String) -> Pool? { pools[name] }
+
+    /// A snapshot by full name.
+    func snapshot(_ full: String) -> Snapshot? {
+        let (fs, snap) = Names.split(full)
+        guard let snap, let dataset = datasets[fs] else { return nil }
+        return dataset.snapshots.first { $0.name == snap }
+    }
+
+    func exists(_ name: String) -> Bool {
+        let (fs, tail) = Names.split(name)
+        guard let dataset = datasets[fs] else { return false }
+        guard let tail else { return true }
+        if name.contains("#") { return dataset.bookmarks.contains { $0.name == tail } }
+        return dataset.snapshots.contains { $0.name == tail }
+    }
+
+    /// Children (all descendants when `recursive`) of `fs`, sorted by name.
+    func descendants(of fs: String) -> [String] {
+        datasets.keys.filter { $0.hasPrefix(fs + "/") }.sorted(by: Ordering.names)
+    }
+
+    /// Advances the pool's txg and returns the new one.
+    mutating func nextTxg(pool: String) -> UInt64 {
+        pools[pool]!.txg += 1
+        return pools[pool]!.txg
+    }
+
+    func now() -> Int64 {
+        if let fixed = ProcessInfo.processInfo.environment["ZFAKE_CLOCK"].flatMap({ Int64($0) }) { return fixed }
+        return clock ?? Int64(Date().timeIntervalSince1970)
+    }
+
+    /// Bytes allocated in a pool: referenced data of its filesystems plus data held only by snapshots.
+    func allocated(pool: String) -> Int64 {
+        datasets.values.filter { Names.pool(of: $0.name) == pool }
+            .reduce(0) { $0 + $1.referenced + $1.snapshots.reduce(0) { $0 + $1.used } }
+    }
+}
+
+/// Name ordering of `zfs list`: byte order of names.
+enum Ordering {
+    static func names(_ a: String, _ b: String) -> Bool {
+        Array(a.utf8).lexicographicallyPrecedes(Array(b.utf8))
+    }
+}
+
+/// Random 64-bit identifiers, never 0.
+enum GUID {
+    static func make() -> UInt64 {
+        var g: UInt64 = 0
+        while g == 0 { g = UInt64.random(in: 1...UInt64.max) }
+        return g
+    }
+}
+
+/// Reads and writes a host's state file under its lock. Every read-modify-write goes through `mutate`.
+struct StateStore {
+    let path: String
+
+    init(world: FakeWorld, host: String? = nil) {
+        path = world.stateFile(host: host ?? world.host)
+    }
+
+    /// Runs `body` on the state with the lock held and saves the result (unless `body` throws).
+    func mutate<T>(_ body: (inout HostState) throws -> T) throws -> T {
+        try FileManager.default.createDirectory(
+            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        return try FileLock.withLock(path: path) {
+            var state = load()
+            let result = try body(&state)
+            try save(state)
+            return result
+        }
+    }
+
+    /// Runs `body` on the state with the lock held, without saving.
+    func read<T>(_ body: (HostState) throws -> T) throws -> T {
+        try FileManager.default.createDirectory(
+            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        return try FileLock.withLock(path: path) { try body(load()) }
+    }
+
+    private func load() -> HostState {
+        guard let data = FileManager.default.contents(atPath: path), !data.isEmpty else { return HostState() }
+        do {
+            return try JSONDecoder().decode(HostState.self, from: data)
+        } catch {
+            FileHandle.standardError.write(Data("zfake: corrupt state file \(path): \(error)\n".utf8))
+            exit(70)
+        }
+    }
+
+    private func save(_ state: HostState) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        let data = try encoder.encode(state)
+        let temporary = path + ".tmp.\(getpid())"
+        try data.write(to: URL(fileURLWithPath: temporary))
+        guard rename(temporary, path) == 0 else { throw Failure("zfake: cannot replace \(path)", code: 70) }
+    }
+}
+
+/// Whether a process still runs (stale sender/receiver markers are ignored).
+func processAlive(_ pid: Int32) -> Bool {
+    kill(pid, 0) == 0 || errno == EPERM
+}

@@ -1,0 +1,559 @@
+import CommandGraph
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs lowered graphs as real processes with Foundation.Process.
+///
+/// Every pipeline edge is one pipe from one process to the next: stream bytes never pass through this
+/// code. Each stage's stderr is drained on its own thread; exits are awaited through termination
+/// handlers. When a stage fails, the timeout passes, the graph stalls, or a trapped signal arrives
+/// (see `SignalTrap`), every process group of the graph gets SIGTERM, then SIGKILL after the grace
+/// period, and the run waits for all of them: no child outlives the run.
+public final class ProcessRunner: GraphExecuting {
+    public init() {}
+
+    public func run(_ graph: LoweredGraph, options: RunOptions) throws -> GraphResult {
+        if let signal = SignalTrap.pendingSignal {
+            throw RunFailure(kind: .interrupted(signal: signal), result: nil)
+        }
+        for (index, pipeline) in graph.pipelines.enumerated() {
+            precondition(!pipeline.stages.isEmpty, "pipeline \(index) has no stages")
+            if case .afterTCPListening(_, let listener, _) = pipeline.start {
+                precondition(graph.pipelines.indices.contains(listener) && listener != index,
+                             "pipeline \(index) waits for a listener in pipeline \(listener), which does not exist")
+            }
+        }
+        Descriptors.ensureStandardDescriptorsOpen()
+
+        var environment = ProcessInfo.processInfo.environment
+        environment.merge(options.environment) { _, new in new }
+        let searchPath = environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        let executables = try graph.pipelines.map { pipeline in
+            try pipeline.stages.map { spec in
+                guard let path = ExecutableResolver.resolve(spec.executable, searchPath: searchPath) else {
+                    throw RunFailure(
+                        kind: .missingExecutable(name: spec.executable, searchedPATH: searchPath), result: nil)
+                }
+                return path
+            }
+        }
+        let run = try GraphRun(graph: graph, executables: executables, environment: environment, options: options)
+        return try run.execute()
+    }
+}
+
+/// Seconds on a clock that never jumps.
+func monotonicSeconds() -> Double {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+}
+
+/// One process of a running graph. Mutable fields are guarded by the run's lock.
+private final class StageState: @unchecked Sendable {
+    let id: StageID
+    let spec: ProcessSpec
+    let executable: String
+    let stderr: StderrCollector
+    var process: Process?
+    var pid: Int32?
+    var startedAt: Double?
+    var endedAt: Double?
+    var termination: Termination?
+    var stoppedByRunner = false
+    /// Set by the monitor once it judged the stage's end (success, own failure or consequence).
+    var judged = false
+
+    init(id: StageID, spec: ProcessSpec, executable: String, stderr: StderrCollector) {
+        self.id = id
+        self.spec = spec
+        self.executable = executable
+        self.stderr = stderr
+    }
+
+    var isRunning: Bool { pid != nil && termination == nil }
+}
+
+/// One execution of a graph: starts the pipelines, then watches them from the calling thread.
+private final class GraphRun: @unchecked Sendable {
+    /// How long an exited stage's stderr may stay open (held by a grandchild) before it is abandoned.
+    static let drainWaitAfterExit = 1.5
+    /// How long a stage that failed as a consequence (SIGPIPE, "Broken pipe") may wait for the stage that
+    /// caused it to end on its own, before the teardown starts anyway.
+    static let consequenceSettleTime = 1.0
+    /// How long after SIGKILL the run still waits for a process (one stuck in the kernel) before reporting it.
+    static let waitAfterKill = 10.0
+
+    enum TeardownReason { case stageFailed, startFailed, listenerNotReady, timedOut, stalled, interrupted(Int32) }
+
+    let graph: LoweredGraph
+    let environment: [String: String]
+    let options: RunOptions
+    let lock = NSLock()
+    /// Signalled whenever something the monitor should look at happened.
+    let wake = DispatchSemaphore(value: 0)
+    let drains = DispatchGroup()
+    let abandon: AbandonSignal
+    let startedAt = monotonicSeconds()
+    private var stages: [[StageState]] = []
+    private var captures: [Int: CaptureCollector] = [:]
+
+    // Guarded by `lock`:
+    private var signalsReceived: [Int32] = []
+    private var lastStderrLineAt: Double
+
+    // Used only on the monitor (calling) thread:
+    private var pipelineStarted: [Bool]
+    private var teardownReason: TeardownReason?
+    private var teardownStartedAt: Double?
+    private var killSentAt: Double?
+    private var consequenceDeadline: Double?
+    private var failureBeforeTeardown: RunFailure.Kind?
+
+    init(graph: LoweredGraph, executables: [[String]], environment: [String: String], options: RunOptions) throws {
+        self.graph = graph
+        self.environment = environment
+        self.options = options
+        self.abandon = try AbandonSignal()
+        self.lastStderrLineAt = startedAt
+        self.pipelineStarted = Array(repeating: false, count: graph.pipelines.count)
+        for (p, pipeline) in graph.pipelines.enumerated() {
+            stages.append(pipeline.stages.enumerated().map { s, spec in
+                let id = StageID(pipeline: p, stage: s)
+                let collector = StderrCollector(
+                    stage: id, remoteStageCount: spec.remoteStageLabels.count, observer: options.stderrLines,
+                    onLine: { [unowned self] in self.lock.withLock { self.lastStderrLineAt = monotonicSeconds() } })
+                return StageState(id: id, spec: spec, executable: executables[p][s], stderr: collector)
+            })
+        }
+    }
+
+    // MARK: Watching
+
+    func execute() throws -> GraphResult {
+        let listener = SignalTrap.addListener { [self] signal in
+            lock.withLock { signalsReceived.append(signal) }
+            wake.signal()
+        }
+        defer { SignalTrap.removeListener(listener) }
+
+        for (index, pipeline) in graph.pipelines.enumerated() where pipeline.start == .immediately {
+            guard teardownReason == nil else { break }
+            start(pipeline: index)
+        }
+        var gateDeadlines: [Int: Double] = [:]
+        for (index, pipeline) in graph.pipelines.enumerated() {
+            if case .afterTCPListening(_, _, let timeout) = pipeline.start { gateDeadlines[index] = startedAt + timeout }
+        }
+        let sampling = options.progress != nil || options.stallTimeout != nil
+        let sampleInterval = min(0.5, max(0.02, (options.stallTimeout ?? 2) / 4))
+        var nextSampleAt = startedAt + sampleInterval
+        var lastCounters: [StageID: StageIO] = [:]
+        var lastMovementAt = startedAt
+
+        while true {
+            let now = monotonicSeconds()
+
+            let (signals, lastLineAt) = lock.withLock { (signalsReceived, lastStderrLineAt) }
+            if let signal = signals.first ?? SignalTrap.pendingSignal {
+                if teardownReason == nil {
+                    beginTeardown(.interrupted(signal), now: now)
+                } else if signals.count >= 2 && killSentAt == nil {
+                    killAll(now: now)  // a second signal: no more grace
+                }
+            }
+
+            noticeExitsHiddenByGrandchildren(now: now)
+            let waitingForJudgement = judgeEndedStages(now: now)
+            if let deadline = consequenceDeadline, now >= deadline, teardownReason == nil {
+                beginTeardown(.stageFailed, now: now)
+            }
+            if let timeout = options.timeout, teardownReason == nil, now - startedAt >= timeout {
+                beginTeardown(.timedOut, now: now)
+            }
+
+            if teardownReason == nil {
+                for (index, deadline) in gateDeadlines.sorted(by: { $0.key < $1.key }) {
+                    guard case .afterTCPListening(let port, let listenerIndex, let timeout) = graph.pipelines[index].start
+                    else { continue }
+                    if ProcFS.isListening(onTCPPort: port) {
+                        gateDeadlines[index] = nil
+                        start(pipeline: index)
+                    } else if pipelineStarted[listenerIndex] && !lock.withLock({ stages[listenerIndex].contains(where: \.isRunning) }) {
+                        failListener(pipeline: index, port: port, reason: "pipeline \(listenerIndex) ended first", now: now)
+                    } else if now >= deadline {
+                        failListener(pipeline: index, port: port, reason: "gave up after \(timeout) s", now: now)
+                    }
+                    if teardownReason != nil { break }
+                }
+            }
+
+            if sampling && now >= nextSampleAt {
+                nextSampleAt = now + sampleInterval
+                let counters = sampleCounters()
+                if let progress = options.progress {
+                    progress(ProgressSample(elapsed: now - startedAt, stages: stages.map { $0.map { counters[$0.id] } }))
+                }
+                if counters.contains(where: { lastCounters[$0.key] != $0.value }) { lastMovementAt = now }
+                lastCounters = counters
+                lastMovementAt = max(lastMovementAt, lastLineAt)
+                if let stallTimeout = options.stallTimeout, teardownReason == nil, now - lastMovementAt >= stallTimeout {
+                    beginTeardown(.stalled, now: now)
+                }
+            }
+
+            if let teardownStartedAt, killSentAt == nil, now >= teardownStartedAt + options.gracePeriod {
+                killAll(now: now)
+            }
+            if let killSentAt, now >= killSentAt + Self.waitAfterKill { break }
+
+            let anyRunning = lock.withLock { stages.contains { $0.contains(where: \.isRunning) } }
+            let gatesPending = teardownReason == nil && !gateDeadlines.isEmpty
+            let groupsLingering = killSentAt == nil && teardownReason != nil && !anyRunning && stoppedGroupsHaveMembers()
+            if !anyRunning && !gatesPending && !waitingForJudgement && !groupsLingering { break }
+
+            var wakeAt = now + 0.5
+            if sampling { wakeAt = min(wakeAt, nextSampleAt) }
+            if gatesPending || waitingForJudgement || groupsLingering { wakeAt = min(wakeAt, now + 0.01) }
+            if let timeout = options.timeout { wakeAt = min(wakeAt, max(startedAt + timeout, now)) }
+            if let consequenceDeadline { wakeAt = min(wakeAt, consequenceDeadline) }
+            if let teardownStartedAt, killSentAt == nil { wakeAt = min(wakeAt, teardownStartedAt + options.gracePeriod) }
+            _ = wake.wait(timeout: .now() + max(wakeAt - now, 0.001))
+        }
+
+        let endedAt = monotonicSeconds()
+        if drains.wait(timeout: .now() + Self.drainWaitAfterExit) == .timedOut {
+            abandon.fire()
+            drains.wait()
+        }
+        abandon.dispose()
+
+        let result = makeResult(endedAt: endedAt)
+        if let kind = failureKind(result) { throw RunFailure(kind: kind, result: result) }
+        return result
+    }
+
+    /// Foundation learns of a child's exit when a socket the child inherited closes, so a grandchild that
+    /// keeps it open (ssh ControlPersist, `cmd &`) hides the exit. This peeks at the exit status with
+    /// `waitid(WNOWAIT)`, which leaves the child for Foundation to reap whenever it notices.
+    private func noticeExitsHiddenByGrandchildren(now: Double) {
+        let running = lock.withLock { stages.joined().filter(\.isRunning) }
+        for stage in running {
+            guard let pid = lock.withLock({ stage.pid }), let termination = peekExit(of: pid) else { continue }
+            lock.withLock {
+                if stage.termination == nil {
+                    stage.termination = termination
+                    stage.endedAt = now
+                }
+            }
+        }
+    }
+
+    /// Judges every stage that ended since the last look: an own failure starts the teardown; a failure
+    /// that looks like a consequence (SIGPIPE, "Broken pipe") gives the stage that caused it a moment to end
+    /// by itself first. A stage is judged once its stderr is complete (or a short while after its exit, if a
+    /// grandchild holds stderr open). Returns true while some ended stage still waits for judgement.
+    private func judgeEndedStages(now: Double) -> Bool {
+        var waiting = false
+        for stage in stages.joined() {
+            let (ended, endedAt, judged) = lock.withLock { (stage.termination != nil, stage.endedAt ?? now, stage.judged) }
+            guard ended, !judged else { continue }
+            guard stage.stderr.isFinished || now - endedAt >= 0.2 else {
+                waiting = true
+                continue
+            }
+            lock.withLock { stage.judged = true }
+            let result = stageResult(stage, endedAt: now)
+            guard !result.succeeded, teardownReason == nil else { continue }
+            if isConsequence(result) {
+                consequenceDeadline = min(consequenceDeadline ?? .infinity, now + Self.consequenceSettleTime)
+            } else {
+                beginTeardown(.stageFailed, now: now)
+            }
+        }
+        return waiting
+    }
+
+    /// A failure caused by a neighbour: death by SIGPIPE (or a shell reporting one: 141), or a
+    /// non-zero exit after a "Broken pipe" error.
+    private func isConsequence(_ stage: StageResult) -> Bool {
+        if stage.stoppedByRunner { return true }
+        switch stage.termination {
+        case .signaled(SIGPIPE), .exited(128 + SIGPIPE): return true
+        case .exited(let code) where code != 0 && stage.stderrTail.contains("Broken pipe"): return true
+        default: break
+        }
+        if let (_, status) = stage.failedRemoteStage, status == 128 + SIGPIPE { return true }
+        return false
+    }
+
+    private func failListener(pipeline: Int, port: Int, reason: String, now: Double) {
+        failureBeforeTeardown = failureBeforeTeardown ?? .listenerNotReady(pipeline: pipeline, port: port, reason: reason)
+        beginTeardown(.listenerNotReady, now: now)
+    }
+
+    private func sampleCounters() -> [StageID: StageIO] {
+        let running = lock.withLock { stages.joined().filter(\.isRunning).map { ($0.id, $0.pid!) } }
+        var counters: [StageID: StageIO] = [:]
+        for (id, pid) in running { counters[id] = ProcFS.ioCounters(pid: pid) }
+        return counters
+    }
+
+    // MARK: Teardown
+
+    private func beginTeardown(_ reason: TeardownReason, now: Double) {
+        guard teardownReason == nil else { return }
+        teardownReason = reason
+        teardownStartedAt = now
+        lock.withLock {
+            for stage in stages.joined() where stage.isRunning {
+                stage.stoppedByRunner = true
+                signalGroup(of: stage.pid!, SIGTERM)
+            }
+        }
+    }
+
+    /// SIGKILL to the group of every process the teardown stopped, including groups whose leader already
+    /// ended, so that grandchildren ignoring SIGTERM go too.
+    private func killAll(now: Double) {
+        killSentAt = now
+        lock.withLock {
+            for stage in stages.joined() where stage.stoppedByRunner || stage.isRunning {
+                stage.stoppedByRunner = true
+                signalGroup(of: stage.pid!, SIGKILL)
+            }
+        }
+    }
+
+    /// True while a process group the teardown signalled still has live members (e.g. a grandchild that
+    /// ignores SIGTERM after its parent ended). Zombies (never reaped where init does not reap) do not count.
+    private func stoppedGroupsHaveMembers() -> Bool {
+        let groups = lock.withLock { stages.joined().filter(\.stoppedByRunner).compactMap(\.pid) }
+        return groups.contains { pgid in
+            guard kill(-pgid, 0) == 0 else { return false }
+            return processesInGroup(pgid).contains { ProcFS.isAlive(pid: $0) }
+        }
+    }
+
+    /// Foundation starts every child as the leader of its own process group; the group is what is signalled,
+    /// so the child's own children go too. Falls back to the process alone if it is not a group leader.
+    private func signalGroup(of pid: Int32, _ signal: Int32) {
+        if getpgid(pid) == pid || getpgid(pid) == -1 {
+            kill(-pid, signal)
+        } else {
+            kill(pid, signal)
+        }
+    }
+
+    // MARK: Starting
+
+    /// Starts every stage of a pipeline on the spawn thread. A stage that cannot start makes the run fail
+    /// (stages already started are stopped by the teardown).
+    private func start(pipeline index: Int) {
+        pipelineStarted[index] = true
+        let failure = SpawnThread.shared.perform { self.spawnStages(of: index) }
+        if let failure {
+            let id = StageID(pipeline: index, stage: failure.stage)
+            failureBeforeTeardown = failureBeforeTeardown ?? .startFailed(id, reason: failure.reason)
+            beginTeardown(.startFailed, now: monotonicSeconds())
+        }
+    }
+
+    /// Wires and starts the stages of pipeline `index`; returns the stage that could not start and why.
+    private func spawnStages(of index: Int) -> (stage: Int, reason: String)? {
+        let pipeline = graph.pipelines[index]
+        let last = pipeline.stages.count - 1
+        // The children's ends of every pipe and file: closed here once all stages started (or one failed).
+        var childEnds: [Int32] = []
+        defer { childEnds.forEach { close($0) } }
+
+        let input: Int32
+        let output: Int32
+        do {
+            input = try openInput(pipeline.input)
+            childEnds.append(input)
+        } catch {
+            return (0, "\(error)")
+        }
+        do {
+            output = try openOutput(pipeline.output, pipeline: index)
+            if pipeline.output != .inherit { childEnds.append(output) }
+        } catch {
+            return (last, "\(error)")
+        }
+
+        var stdinOfNext = input
+        for (position, stage) in stages[index].enumerated() {
+            let stdout: Int32
+            let stderrWrite: Int32
+            var stdinOfFollowing: Int32 = -1
+            do {
+                if position == last {
+                    stdout = output
+                } else {
+                    let edge = try Descriptors.makePipe()
+                    childEnds += [edge.read, edge.write]
+                    stdout = edge.write
+                    stdinOfFollowing = edge.read
+                }
+                let errorPipe = try Descriptors.makePipe()
+                childEnds.append(errorPipe.write)
+                stderrWrite = errorPipe.write
+                let collector = stage.stderr
+                startDrain(
+                    fd: errorPipe.read, abandon: abandon, group: drains, name: "stderr \(stage.id)",
+                    consume: { collector.consume($0) },
+                    finish: { [self] in
+                        collector.finish()
+                        wake.signal()
+                    })
+            } catch {
+                return (position, "\(error)")
+            }
+
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: stage.executable)
+            process.arguments = stage.spec.arguments
+            process.environment = environment
+            process.standardInput = FileHandle(fileDescriptor: stdinOfNext, closeOnDealloc: false)
+            process.standardOutput = (position == last && pipeline.output == .inherit)
+                ? FileHandle.standardOutput : FileHandle(fileDescriptor: stdout, closeOnDealloc: false)
+            process.standardError = FileHandle(fileDescriptor: stderrWrite, closeOnDealloc: false)
+            process.terminationHandler = { [self] process in
+                let status = process.terminationStatus
+                let termination: Termination =
+                    process.terminationReason == .uncaughtSignal ? .signaled(status) : .exited(status)
+                lock.withLock {
+                    stage.pid = process.processIdentifier
+                    if stage.termination == nil {  // unless already seen by `noticeExitsHiddenByGrandchildren`
+                        stage.termination = termination
+                        stage.endedAt = monotonicSeconds()
+                    }
+                }
+                wake.signal()
+            }
+            lock.withLock {
+                stage.process = process
+                stage.startedAt = monotonicSeconds()
+            }
+            do {
+                try process.run()
+            } catch {
+                lock.withLock { stage.startedAt = nil }
+                return (position, "\(shellQuotedCommand(stage.spec.display)): \(error.localizedDescription)")
+            }
+            lock.withLock { stage.pid = process.processIdentifier }
+            options.started?(stage.id, process.processIdentifier)
+            stdinOfNext = stdinOfFollowing
+        }
+        return nil
+    }
+
+    private func openInput(_ source: StreamSource) throws -> Int32 {
+        switch source {
+        case .null:
+            return try Descriptors.open("/dev/null", flags: O_RDONLY)
+        case .file(let path):
+            return try Descriptors.open(path, flags: O_RDONLY)
+        case .bytes(let payload):
+            // Filled before the child starts, so zettabee never writes to a process that may have died.
+            let pipe = try Descriptors.makePipe()
+            defer { close(pipe.write) }
+            if payload.count > 65536, fcntl(pipe.write, 1031 /* F_SETPIPE_SZ */, Int32(payload.count)) < 0 {
+                close(pipe.read)
+                throw Descriptors.SystemError(operation: "input of \(payload.count) bytes does not fit a pipe", code: errno)
+            }
+            do {
+                try Descriptors.writeAll(pipe.write, payload)
+            } catch {
+                close(pipe.read)
+                throw error
+            }
+            return pipe.read
+        }
+    }
+
+    private func openOutput(_ sink: StreamSink, pipeline: Int) throws -> Int32 {
+        switch sink {
+        case .null:
+            return try Descriptors.open("/dev/null", flags: O_WRONLY)
+        case .file(let path, let append):
+            return try Descriptors.open(path, flags: O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC))
+        case .inherit:
+            return STDOUT_FILENO
+        case .capture(let limit):
+            let pipe = try Descriptors.makePipe()
+            let collector = CaptureCollector(limit: limit)
+            captures[pipeline] = collector
+            startDrain(
+                fd: pipe.read, abandon: abandon, group: drains, name: "stdout \(pipeline)",
+                consume: { collector.consume($0) }, finish: {})
+            return pipe.write
+        }
+    }
+
+    // MARK: Reporting
+
+    private func stageResult(_ stage: StageState, endedAt runEnd: Double) -> StageResult {
+        let (pid, termination, started, ended, stopped) = lock.withLock {
+            (stage.pid, stage.termination, stage.startedAt, stage.endedAt, stage.stoppedByRunner)
+        }
+        return StageResult(
+            spec: stage.spec, pid: pid, termination: termination, stderrTail: stage.stderr.tailText,
+            duration: started.map { (ended ?? runEnd) - $0 } ?? 0, remoteStatuses: stage.stderr.remoteStatuses,
+            stoppedByRunner: stopped)
+    }
+
+    private func makeResult(endedAt: Double) -> GraphResult {
+        GraphResult(
+            stages: stages.map { $0.map { stageResult($0, endedAt: endedAt) } },
+            captured: captures.mapValues(\.bytes), elapsed: endedAt - startedAt)
+    }
+
+    /// Why the run failed, or `nil` when it succeeded. A timeout, stall or signal names itself; otherwise
+    /// the blame goes to the stage that failed first for its own reason.
+    private func failureKind(_ result: GraphResult) -> RunFailure.Kind? {
+        switch teardownReason {
+        case .timedOut: return .timedOut(seconds: options.timeout ?? 0)
+        case .stalled: return .stalled(seconds: options.stallTimeout ?? 0)
+        case .interrupted(let signal): return .interrupted(signal: signal)
+        default: break
+        }
+        if case .startFailed = failureBeforeTeardown { return failureBeforeTeardown }
+        let endTimes = lock.withLock { Dictionary(uniqueKeysWithValues: stages.joined().map { ($0.id, $0.endedAt ?? .infinity) }) }
+        let failed = result.stages.enumerated().flatMap { p, pipeline in
+            pipeline.enumerated().compactMap { s, stage -> (StageID, StageResult)? in
+                let id = StageID(pipeline: p, stage: s)
+                return stage.termination != nil && !stage.succeeded && !stage.stoppedByRunner ? (id, stage) : nil
+            }
+        }.sorted { endTimes[$0.0]! < endTimes[$1.0]! }
+        if let culprit = failed.first(where: { !isConsequence($0.1) }) ?? failed.first {
+            return .stageFailed(culprit.0)
+        }
+        if let failureBeforeTeardown { return failureBeforeTeardown }
+        if !result.succeeded, let stopped = result.stages.joined().enumerated().first(where: { !$0.element.succeeded }) {
+            // Only reachable if a process did not end even after SIGKILL.
+            let id = stages.joined().map(\.id)[stopped.offset]
+            return .stageFailed(id)
+        }
+        return nil
+    }
+}
+
+/// How `pid` ended if it has, without reaping it; `nil` while it runs (or once it was reaped).
+private func peekExit(of pid: Int32) -> Termination? {
+    var info = siginfo_t()
+    guard waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0,
+        info._sifields._sigchld.si_pid == pid
+    else { return nil }
+    let status = info._sifields._sigchld.si_status
+    return info.si_code == CLD_EXITED ? .exited(status) : .signaled(status)
+}
+
+/// The pids whose process group is `pgid`, from /proc.
+private func processesInGroup(_ pgid: Int32) -> [Int32] {
+    guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
+    return entries.compactMap { Int32($0) }.filter { getpgid($0) == pgid }
+}

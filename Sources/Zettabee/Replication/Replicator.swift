@@ -1,0 +1,672 @@
+import CommandGraph
+import Foundation
+import GraphRunner
+
+/// What an action runs with, beyond the pair itself.
+public struct ReplicationSettings: Sendable {
+    public var files: PairFiles
+    /// Passed to every ssh as `-F`.
+    public var sshConfig: String?
+    /// Print what would change state instead of running it (reads still run).
+    public var dryRun: Bool
+    /// Consent to roll the destination back (`--force-rollback`; also the pair option `rollback=yes`).
+    public var forceRollback: Bool
+    /// Variables for every child process on top of zettabee's environment.
+    public var environment: [String: String]
+    /// Tear a transfer down when nothing moved for this many seconds (default: the pair's `stall`).
+    public var stallTimeout: Double?
+    /// Told the pid of every transfer process as it starts (the lock records them).
+    public var childStarted: (@Sendable (Int32) -> Void)?
+
+    public init(
+        files: PairFiles, sshConfig: String? = nil, dryRun: Bool = false, forceRollback: Bool = false,
+        environment: [String: String] = [:], stallTimeout: Double? = nil
+    ) {
+        self.files = files
+        self.sshConfig = sshConfig
+        self.dryRun = dryRun
+        self.forceRollback = forceRollback
+        self.environment = environment
+        self.stallTimeout = stallTimeout
+    }
+}
+
+/// What a successful transfer did.
+public struct RunSummary: Sendable {
+    public var action: String
+    /// The new base snapshot's short name (nil for a dry run).
+    public var snapshot: String?
+    public var bytes: UInt64
+    public var seconds: Double
+}
+
+/// Initializes and updates one pair: snapshots the source, streams it into the destination, verifies
+/// the received snapshot's GUID, and only then moves the base.
+public final class Replicator: @unchecked Sendable {
+    public let pair: Pair
+    let settings: ReplicationSettings
+    let executor: any GraphExecuting
+    let log: PairLog
+    let now: () -> Date
+    /// Where a dry run prints the commands it would run.
+    let dryRunOutput: (String) -> Void
+    public let source: HostSession
+    public let destination: HostSession
+    let sourceSSH: SSHDestination
+    private var capabilityCache: [String: HostCapabilities] = [:]
+
+    public init(
+        pair: Pair, settings: ReplicationSettings, executor: any GraphExecuting, log: PairLog,
+        now: @escaping () -> Date = Date.init, dryRunOutput: @escaping (String) -> Void = { print($0) }
+    ) throws(ActionError) {
+        self.pair = pair
+        self.settings = settings
+        self.executor = executor
+        self.log = log
+        self.now = now
+        self.dryRunOutput = dryRunOutput
+        do {
+            sourceSSH = try TransferPlanner.sourceLocation(of: pair, sshConfig: settings.sshConfig)
+        } catch {
+            throw ActionError(error.description, exitCode: 2, nagios: .unknown)
+        }
+        let options = RunOptions(environment: settings.environment)
+        let logCommand: (String) -> Void = { [log] in log.debug("run: \($0)") }
+        source = HostSession(
+            host: pair.source.host.rawValue, location: .remote(sourceSSH), executor: executor, runOptions: options,
+            observer: logCommand)
+        destination = HostSession(
+            host: pair.destination.host.rawValue, location: .local, executor: executor, runOptions: options,
+            observer: logCommand)
+    }
+
+    // MARK: reading state
+
+    /// What each host's zfs supports, probed once per run: `zfs version` (absent on old zfs) and the
+    /// pool's version (`-` or 5000 for feature flags; a number such as 23 for legacy pools).
+    public func capabilities(of session: HostSession, pool: String) throws(ActionError) -> HostCapabilities {
+        let key = session.host + "\u{0}" + pool
+        if let cached = capabilityCache[key] { return cached }
+        let versionProbe = session.probe(Command("zfs", [.flag("version")], label: "zfs version"))
+        let report: ZFSVersionReport
+        do {
+            report = try ZFSVersionReport.parse(
+                stdout: versionProbe.stdout, stderr: versionProbe.stderrTail, exitStatus: versionProbe.exitStatus ?? -1)
+        } catch {
+            if let failure = versionProbe.failure { throw ActionError(failure, context: "probing zfs") }
+            throw ActionError("cannot tell the zfs version on \(session.host): \(error)", nagios: .unknown)
+        }
+        let poolVersion: PoolVersion
+        do {
+            let poolName = try PoolName(pool)
+            if case .openZFS = report {
+                poolVersion = try PoolVersion.parse(
+                    try session.run(ZPool.get([.version], pools: [poolName], columns: [.value])))
+            } else {
+                // Old zpool has no -H/-o: read its table.
+                poolVersion = try PoolVersion.parseTable(
+                    try session.run(ZPool.get([.version], pools: [poolName], scripted: false)), pool: pool)
+            }
+        } catch let failure as CommandFailure {
+            throw ActionError(failure, context: "probing pool \(pool)")
+        } catch {
+            throw ActionError("cannot read the version of pool \(pool) on \(session.host): \(error)", nagios: .unknown)
+        }
+        let capabilities = HostCapabilities.derive(zfs: report, pool: poolVersion)
+        capabilityCache[key] = capabilities
+        log.debug("capabilities of \(session.host) (pool \(pool)): \(capabilities)")
+        return capabilities
+    }
+
+    /// Reads one side's filesystem and its snapshots in one `zfs get`.
+    public func readState(of session: HostSession, dataset: DatasetName, extra: [String] = []) throws(ActionError) -> DatasetState {
+        let output: String
+        do {
+            let properties = try DatasetState.propertiesToRead(for: pair, extra: extra).map { name throws(InvalidValue) in
+                try PropertyName(name)
+            }
+            output = try session.run(ZFS.get(
+                properties, of: [dataset], parsable: true, depth: .levels(1),
+                columns: [.name, .property, .value, .source]))
+        } catch let failure as CommandFailure {
+            if failure.isMissingDataset && failure.stderrTail.contains("'\(dataset.rawValue)'") {
+                return .missing(dataset)
+            }
+            throw ActionError(failure, context: "reading \(dataset)")
+        } catch {
+            throw ActionError("\(error)", nagios: .unknown)
+        }
+        do {
+            return try DatasetState.from(PropertyTable.parse(output), dataset: dataset)
+        } catch {
+            throw ActionError("unexpected zfs output on \(session.host) for \(dataset): \(error)", nagios: .unknown)
+        }
+    }
+
+    /// Both sides and the pair's condition.
+    public func assess(sourceExtra: [String] = [], destinationExtra: [String] = []) throws(ActionError) -> (PairCondition, source: DatasetState, destination: DatasetState) {
+        let sourceState = try readState(of: source, dataset: pair.source.dataset, extra: sourceExtra)
+        let destinationState = try readState(of: destination, dataset: pair.destination.dataset, extra: destinationExtra)
+        return (PairCondition.assess(pair: pair, source: sourceState, destination: destinationState), sourceState, destinationState)
+    }
+
+    // MARK: initialize
+
+    public func initialize() throws(ActionError) -> RunSummary {
+        let started = now()
+        let (condition, sourceState, destinationState) = try assess(sourceExtra: ["quota"])
+        if case .synchronized(let base) = condition {
+            throw ActionError("already initialized and synchronized (base \(base)); use update", nagios: .warning)
+        }
+        guard sourceState.exists else {
+            throw ActionError("source \(pair.source.dataset) does not exist on \(pair.source.host)")
+        }
+        if destinationState.exists {
+            throw ActionError(
+                "destination \(pair.destination.dataset) already exists (\(condition.stateName) \(reason(condition))); "
+                    + "zettabee does not overwrite it: destroy or rename it first")
+        }
+        let destinationCapabilities = try capabilities(of: destination, pool: pair.destination.dataset.pool)
+        let recursive = try hasChildren(pair.source.dataset)
+        let snapshot = try newSnapshotName(avoiding: sourceState)
+
+        var received: [PropertyAssignment] = [try assignment("readonly", "on")]
+        if let quota = sourceState.value("quota"), quota != "0", quota != "none" {
+            received.append(try assignment("quota", quota))
+        }
+        let byReceive = destinationCapabilities.receivePropertyOverrides
+        log.info("initialize: full send of \(pair.source.dataset)@\(snapshot)\(recursive ? " with descendants" : "") to \(pair.destination.dataset) over \(transportDescription)")
+        try mutate(source, try snapshotCommand(pair.source.dataset, snapshot, recursive: recursive))
+        let sourceSnapshot = try snapshotName(pair.source.dataset, snapshot)
+        let transfer: (bytes: UInt64, seconds: Double)
+        do {
+            transfer = try runTransfer(
+                send: SendSpecification(snapshot: sourceSnapshot, recursive: recursive),
+                receive: ReceiveSettings(resumable: false, setting: byReceive ? received : []))
+        } catch {
+            discardSourceSnapshot(sourceSnapshot, reason: "the transfer failed", keepForResume: false)
+            throw error
+        }
+        if !settings.dryRun { try verifyReceived(snapshot) }
+        if !byReceive { try setProperties(received, on: pair.destination.dataset, at: destination) }
+        try moveBase(to: snapshot, from: nil, initial: true)
+        let seconds = now().timeIntervalSince(started)
+        if !settings.dryRun {
+            log.info("initialize done: base \(snapshot), \(transfer.bytes) bytes in \(format(seconds)) s (\(rate(transfer.bytes, transfer.seconds)))")
+        }
+        return RunSummary(action: "initialize", snapshot: settings.dryRun ? nil : snapshot, bytes: transfer.bytes, seconds: seconds)
+    }
+
+    // MARK: update
+
+    public func update() throws(ActionError) -> RunSummary {
+        let started = now()
+        let sourceCapabilities = try capabilities(of: source, pool: pair.source.dataset.pool)
+        let destinationCapabilities = try capabilities(of: destination, pool: pair.destination.dataset.pool)
+        let resumable = sourceCapabilities.resumableReceive && destinationCapabilities.resumableReceive
+        let destinationExtra = destinationCapabilities.resumableReceive ? [PropertyName.receiveResumeToken.rawValue] : []
+        var (condition, sourceState, destinationState) = try assess(destinationExtra: destinationExtra)
+        guard case .synchronized(var base) = condition else {
+            if condition == .uninitialized {
+                throw ActionError("pair is not initialized; run: zettabee initialize \(pair.destination.dataset)")
+            }
+            throw ActionError("pair is Inconsistent: \(reason(condition))\(reinitializeHint(condition))")
+        }
+        // A run that died after its receive but before moving the base left a newer snapshot on both
+        // sides with the same GUID: adopt it instead of sending it again.
+        if let adopted = newestCommonPairSnapshot(after: base, source: sourceState, destination: destinationState) {
+            log.warn("a previous run received \(adopted) but did not record it; adopting it as the base")
+            try moveBase(to: adopted, from: base, initial: false)
+            base = adopted
+            if !settings.dryRun { (condition, sourceState, destinationState) = try assess(destinationExtra: destinationExtra) }
+        }
+        // An interrupted resumable receive: continue it, or give it up for good reasons.
+        if let token = destinationState.value(PropertyName.receiveResumeToken.rawValue) {
+            base = try resumeInterruptedReceive(
+                token: token, base: base, source: sourceState, destination: destinationState, sendSupportsResume: resumable)
+            if !settings.dryRun { (condition, sourceState, destinationState) = try assess(destinationExtra: destinationExtra) }
+        }
+        try discardLeftovers(after: base, source: sourceState, destination: destinationState)
+        let recursive = try hasChildren(pair.source.dataset)
+        let snapshot = try newSnapshotName(avoiding: sourceState)
+        let sourceSnapshot = try snapshotName(pair.source.dataset, snapshot)
+        let baseSnapshot = try snapshotName(pair.source.dataset, base)
+        let force = settings.forceRollback || pair.options.rollback
+        log.info("update: incremental send \(base) -> \(snapshot) of \(pair.source.dataset) to \(pair.destination.dataset) over \(transportDescription)\(force ? " (rollback allowed)" : "")\(resumable ? " (resumable)" : "")")
+        try mutate(source, try snapshotCommand(pair.source.dataset, snapshot, recursive: recursive))
+        let transfer: (bytes: UInt64, seconds: Double)
+        do {
+            transfer = try runTransfer(
+                send: SendSpecification(snapshot: sourceSnapshot, base: baseSnapshot, recursive: recursive),
+                receive: ReceiveSettings(force: force, resumable: resumable))
+        } catch {
+            discardSourceSnapshot(sourceSnapshot, reason: "the transfer failed", keepForResume: resumable)
+            throw error
+        }
+        if !settings.dryRun { try verifyReceived(snapshot) }
+        try moveBase(to: snapshot, from: base, initial: false)
+        let seconds = now().timeIntervalSince(started)
+        if !settings.dryRun {
+            log.info("update done: base \(snapshot), \(transfer.bytes) bytes in \(format(seconds)) s (\(rate(transfer.bytes, transfer.seconds)))")
+        }
+        return RunSummary(action: "update", snapshot: settings.dryRun ? nil : snapshot, bytes: transfer.bytes, seconds: seconds)
+    }
+
+    // MARK: the base
+
+    /// The hold tag that protects a pair's base snapshot on both sides.
+    var holdTag: HoldTag {
+        get throws(ActionError) {
+            do { return try HoldTag("zettabee.\(pair.fingerprint)") } catch { throw ActionError(error.description, nagios: .unknown) }
+        }
+    }
+
+    /// After `snapshot` is verified on both sides: holds it on both, records it as the base, releases
+    /// the old base's holds, and destroys the pair's older snapshots on the source.
+    func moveBase(to snapshot: String, from old: String?, initial: Bool) throws(ActionError) {
+        try hold(snapshot, on: destination, dataset: pair.destination.dataset)
+        try hold(snapshot, on: source, dataset: pair.source.dataset)
+        try recordBase(snapshot, initial: initial)
+        guard let old else { return }
+        release(old, on: destination, dataset: pair.destination.dataset)
+        release(old, on: source, dataset: pair.source.dataset)
+        if settings.dryRun {
+            try mutate(source, try destroyCommand(try snapshotName(pair.source.dataset, old)))
+        } else {
+            try destroyOlderSourceSnapshots(than: snapshot)
+        }
+    }
+
+    /// `zfs hold zettabee.<fp> ds@snapshot`. Already held is fine; a zfs without holds is logged.
+    func hold(_ snapshot: String, on session: HostSession, dataset: DatasetName) throws(ActionError) {
+        let command: Command
+        do { command = try ZFS.hold(try holdTag, on: [try dataset.snapshot(snapshot)]) } catch {
+            throw ActionError("\(error)", nagios: .unknown)
+        }
+        if settings.dryRun { return dryRunOutput(session.render(command)) }
+        let outcome = session.probe(command)
+        guard let failure = outcome.failure else { return }
+        if failure.stderrTail.contains("tag already exists") { return }
+        if ZFSUsageError.matches(stderr: failure.stderrTail, exitStatus: failure.exitStatus ?? -1) {
+            log.warn("holds are not supported on \(session.host); the base \(snapshot) is not protected there")
+            return
+        }
+        log.writeLines(.error, failure.stderrTail)
+        throw ActionError(failure, context: "holding the base")
+    }
+
+    /// `zfs release zettabee.<fp> ds@snapshot`, best effort: a missing hold or snapshot is fine.
+    func release(_ snapshot: String, on session: HostSession, dataset: DatasetName) {
+        guard let tag = try? holdTag, let name = try? dataset.snapshot(snapshot), let command = try? ZFS.release(tag, from: [name]) else {
+            return
+        }
+        if settings.dryRun { return dryRunOutput(session.render(command)) }
+        let outcome = session.probe(command)
+        guard let failure = outcome.failure else { return }
+        if failure.stderrTail.contains("no such tag") || failure.isMissingDataset { return }
+        log.warn("could not release the hold on \(name) on \(session.host): \(failure.description)")
+    }
+
+    // MARK: resuming
+
+    /// Where a failed resume is remembered, so that a resume failing the same way twice is given up.
+    var resumeRecordPath: String {
+        let directory = settings.files.runDirectory
+        return (directory.hasSuffix("/") ? directory : directory + "/") + "\(pair.fingerprint).resume"
+    }
+
+    /// Continues an interrupted `receive -s` with `send -t`. Gives the partial state up (`receive -A`)
+    /// when it cannot be ours or cannot be resumed: no matching source snapshot, a token zfs refuses,
+    /// or the same failure twice. Returns the base afterwards.
+    func resumeInterruptedReceive(
+        token: String, base: String, source sourceState: DatasetState, destination destinationState: DatasetState,
+        sendSupportsResume: Bool
+    ) throws(ActionError) -> String {
+        let baseTXG = sourceState.snapshot(named: base)?.createTXG ?? 0
+        let candidate = sourceState.snapshots.last {
+            $0.createTXG > baseTXG && PairSnapshotName.isSnapshot($0.snapshot, of: pair.fingerprint)
+                && destinationState.snapshot(named: $0.snapshot.name) == nil
+        }
+        guard sendSupportsResume, let candidate else {
+            try abortPartialReceive(
+                because: sendSupportsResume
+                    ? "the partial receive on \(pair.destination.dataset) matches no snapshot of this pair on the source"
+                    : "the source's zfs cannot resume sends")
+            return base
+        }
+        let tokenKey = String(token.prefix(80))
+        let previous = try? String(contentsOfFile: resumeRecordPath, encoding: .utf8)
+        log.info("resuming the interrupted receive of \(candidate.snapshot.name)")
+        do {
+            _ = try runTransfer(
+                send: SendSpecification(snapshot: candidate.snapshot, resumeToken: token),
+                receive: ReceiveSettings(resumable: true))
+        } catch {
+            let text = (error.details ?? "") + error.message
+            let refused = ["no longer exists", "no longer the same snapshot", "resume token is corrupt",
+                           "partially-complete state", "kernel modules must be upgraded", "does not match"]
+                .contains { text.contains($0) }
+            let record = tokenKey + "\n" + error.message
+            if refused || previous == record {
+                try abortPartialReceive(because: refused ? "zfs refused to resume: \(error.message)" : "the resume failed twice: \(error.message)")
+                try? FileManager.default.removeItem(atPath: resumeRecordPath)
+                return base
+            }
+            if !settings.dryRun { try? record.write(toFile: resumeRecordPath, atomically: true, encoding: .utf8) }
+            throw error
+        }
+        try? FileManager.default.removeItem(atPath: resumeRecordPath)
+        if settings.dryRun { return base }
+        try verifyReceived(candidate.snapshot.name)
+        try moveBase(to: candidate.snapshot.name, from: base, initial: false)
+        log.info("resumed receive completed: base \(candidate.snapshot.name)")
+        return candidate.snapshot.name
+    }
+
+    /// `zfs receive -A`: discards a partial receive, logging why.
+    func abortPartialReceive(because reason: String) throws(ActionError) {
+        log.warn("discarding the partial receive on \(pair.destination.dataset): \(reason)")
+        try mutate(destination, ZFS.abortResumableReceive(pair.destination.dataset))
+    }
+
+    // MARK: steps
+
+    /// Runs the transfer graph (or prints it in a dry run) and returns the bytes received and seconds.
+    func runTransfer(send: SendSpecification, receive: ReceiveSettings) throws(ActionError) -> (bytes: UInt64, seconds: Double) {
+        let graph: Graph
+        do {
+            graph = try TransferPlanner.transfer(pair: pair, source: sourceSSH, send: send, receive: receive)
+        } catch {
+            throw ActionError(error.description, exitCode: 2, nagios: .unknown)
+        }
+        let lowered = Lowering.lower(graph)
+        let rendered = Rendering.render(lowered)
+        if settings.dryRun {
+            dryRunOutput(rendered)
+            return (0, 0)
+        }
+        log.debug("transfer: \(rendered)")
+        let receiver = receiverStage(of: lowered)
+        let bytes = ByteCounter()
+        let options = RunOptions(
+            stallTimeout: settings.stallTimeout ?? Double(pair.options.stallTimeout.seconds), environment: settings.environment,
+            stderrLines: { [log] stage, line in log.debug("stage \(stage): \(line)") },
+            progress: { sample in
+                if let io = sample.stages[receiver.pipeline][receiver.stage] { bytes.update(io.bytesRead) }
+            },
+            started: startedObserver())
+        let started = Date()
+        do {
+            _ = try executor.run(lowered, options: options)
+            return (bytes.value, Date().timeIntervalSince(started))
+        } catch let failure as RunFailure {
+            log.error("transfer failed: \(failure.description)")
+            log.writeLines(.error, failure.details)
+            var signal: Int32?
+            if case .interrupted(let number) = failure.kind { signal = number }
+            let receiveSaid = failure.result.map { $0.stages[receiver.pipeline][receiver.stage].stderrTail } ?? ""
+            throw ActionError(
+                transferFailureMessage(failure, receiveSaid: receiveSaid, base: send.base), nagios: .critical,
+                details: failure.details, signal: signal)
+        } catch {
+            throw ActionError("transfer failed: \(error)")
+        }
+    }
+
+    /// One line saying why a transfer failed, naming the cause where zfs's words are known.
+    func transferFailureMessage(_ failure: RunFailure, receiveSaid: String, base: SnapshotName?) -> String {
+        let destination = pair.destination.dataset
+        if receiveSaid.contains("has been modified") {
+            return "destination \(destination) has been modified since the base snapshot \(base?.name ?? "")"
+                + "; refusing to roll it back without --force-rollback or the pair option rollback=yes"
+        }
+        if receiveSaid.contains("does not match incremental source") || receiveSaid.contains("destination already exists") {
+            return "destination \(destination) has snapshots newer than the base \(base?.name ?? "") that this pair did not make"
+                + "; remove them, or allow a rollback with --force-rollback or rollback=yes"
+        }
+        if receiveSaid.contains("out of space") {
+            return "destination \(destination) is out of space: \(ZFSErrorText.summary(receiveSaid) ?? "out of space")"
+        }
+        switch failure.kind {
+        case .stageFailed(let id):
+            guard let stage = failure.result?.stages[id.pipeline][id.stage] else { break }
+            var name = stage.spec.label
+            if let (index, _) = stage.failedRemoteStage, stage.termination == .exited(0), index < stage.spec.remoteStageLabels.count {
+                name = stage.spec.remoteStageLabels[index] + " on \(pair.source.host)"
+            }
+            let said = ZFSErrorText.summary(stage.stderrTail) ?? "it \(stage.termination?.description ?? "did not end")"
+            return "transfer failed: \(name) failed: \(said)"
+        default: break
+        }
+        return "transfer failed: \(failure.description)"
+    }
+
+    func startedObserver() -> (@Sendable (StageID, Int32) -> Void)? {
+        guard let report = settings.childStarted else { return nil }
+        return { _, pid in report(pid) }
+    }
+
+    /// The local `zfs receive` stage: the last stage of the first pipeline.
+    func receiverStage(of graph: LoweredGraph) -> StageID {
+        StageID(pipeline: 0, stage: graph.pipelines[0].stages.count - 1)
+    }
+
+    /// Checks the destination now holds `snapshot` with the source snapshot's GUID.
+    func verifyReceived(_ snapshot: String) throws(ActionError) {
+        let sourceState = try readState(of: source, dataset: pair.source.dataset)
+        let destinationState = try readState(of: destination, dataset: pair.destination.dataset)
+        guard let sent = sourceState.snapshot(named: snapshot) else {
+            throw ActionError("snapshot \(snapshot) vanished from the source \(pair.source.dataset) during the run")
+        }
+        guard let received = destinationState.snapshot(named: snapshot) else {
+            throw ActionError("the destination \(pair.destination.dataset) has no snapshot \(snapshot) after the receive")
+        }
+        guard sent.guid == received.guid else {
+            log.error("GUID mismatch after receive: source \(sent.guid), destination \(received.guid); the base does not move")
+            throw ActionError(
+                "GUID mismatch after receive of \(snapshot): source \(sent.guid), destination \(received.guid); pair is Inconsistent")
+        }
+    }
+
+    /// Moves the base: the destination's properties first (the truth), then the source's.
+    func recordBase(_ snapshot: String, initial: Bool) throws(ActionError) {
+        let properties = pair.properties
+        var destinationProperties = [try assignment(properties.lastSnapshot, snapshot)]
+        var sourceProperties = destinationProperties
+        if initial {
+            let identity = [
+                try assignment(properties.source, pair.source.description),
+                try assignment(properties.destination, pair.destination.description),
+            ]
+            destinationProperties += identity + [try assignment(PairProperties.fingerprint, pair.fingerprint.description)]
+            sourceProperties += identity
+        }
+        try setProperties(destinationProperties, on: pair.destination.dataset, at: destination)
+        try setProperties(sourceProperties, on: pair.source.dataset, at: source)
+    }
+
+    /// `zfs set`: in one command where the host's zfs takes several assignments (OpenZFS), else one
+    /// command per property (old zfs takes one).
+    func setProperties(_ assignments: [PropertyAssignment], on dataset: DatasetName, at session: HostSession) throws(ActionError) {
+        let pool = dataset.pool
+        let batched = settings.dryRun ? true : (try capabilities(of: session, pool: pool).zfsVersion != nil)
+        if batched {
+            try mutate(session, try setCommand(assignments, on: dataset))
+        } else {
+            for assignment in assignments { try mutate(session, try setCommand([assignment], on: dataset)) }
+        }
+    }
+
+    /// After the base moved: the pair's older snapshots on the source are no longer needed.
+    func destroyOlderSourceSnapshots(than snapshot: String) throws(ActionError) {
+        let state = try readState(of: source, dataset: pair.source.dataset)
+        guard let newest = state.snapshot(named: snapshot) else { return }
+        let older = state.snapshots.filter {
+            $0.createTXG < newest.createTXG && PairSnapshotName.isSnapshot($0.snapshot, of: pair.fingerprint)
+        }
+        for record in older {
+            do throws(ActionError) {
+                try mutate(source, try destroyCommand(record.snapshot))
+            } catch {
+                log.warn("could not destroy old base \(record.snapshot) on the source: \(error.message)")
+            }
+        }
+    }
+
+    /// The newest pair snapshot newer than `base` that both sides hold with the same GUID.
+    func newestCommonPairSnapshot(after base: String, source: DatasetState, destination: DatasetState) -> String? {
+        guard let baseRecord = destination.snapshot(named: base) else { return nil }
+        return destination.snapshots.reversed().first { record in
+            record.createTXG > baseRecord.createTXG && PairSnapshotName.isSnapshot(record.snapshot, of: pair.fingerprint)
+                && source.snapshot(named: record.snapshot.name)?.guid == record.guid
+        }?.snapshot.name
+    }
+
+    /// Snapshots of this pair on the source newer than the base that never reached the destination
+    /// were left by failed runs: destroy them.
+    func discardLeftovers(after base: String, source: DatasetState, destination: DatasetState) throws(ActionError) {
+        guard let baseRecord = source.snapshot(named: base) else { return }
+        for record in source.snapshots where record.createTXG > baseRecord.createTXG
+            && PairSnapshotName.isSnapshot(record.snapshot, of: pair.fingerprint)
+            && destination.snapshot(named: record.snapshot.name) == nil
+        {
+            log.info("destroying \(record.snapshot), left on the source by a failed run")
+            do throws(ActionError) {
+                try mutate(self.source, try destroyCommand(record.snapshot))
+            } catch {
+                log.warn("could not destroy leftover \(record.snapshot): \(error.message)")
+            }
+        }
+    }
+
+    /// Best effort after a failed transfer: the run's new source snapshot is destroyed (the next run
+    /// would otherwise find and destroy it).
+    func discardSourceSnapshot(_ snapshot: SnapshotName, reason: String, keepForResume: Bool) {
+        guard !settings.dryRun else { return }
+        if keepForResume,
+            let state = try? readState(of: destination, dataset: pair.destination.dataset, extra: [PropertyName.receiveResumeToken.rawValue]),
+            state.value(PropertyName.receiveResumeToken.rawValue) != nil
+        {
+            log.info("keeping \(snapshot) on the source: the destination saved the partial receive for resuming")
+            return
+        }
+        log.info("destroying \(snapshot) on the source: \(reason)")
+        do {
+            try source.run(try ZFS.destroy([snapshot]))
+        } catch {
+            log.warn("could not destroy \(snapshot) on the source (the next run will): \(error)")
+        }
+    }
+
+    func hasChildren(_ dataset: DatasetName) throws(ActionError) -> Bool {
+        do {
+            let output = try source.run(ZFS.list(
+                [dataset], depth: .levels(1), properties: [.name], types: [.filesystem, .volume]))
+            return output.split(separator: "\n").contains { $0 != Substring(dataset.rawValue) }
+        } catch let failure as CommandFailure {
+            throw ActionError(failure, context: "listing \(dataset)")
+        } catch {
+            throw ActionError("\(error)", nagios: .unknown)
+        }
+    }
+
+    /// `zettabee.<fp>.<now>UTC`; when a pair snapshot is already stamped `now` or later (two runs within
+    /// a second), one second after the latest, so names always sort in the order they were taken.
+    func newSnapshotName(avoiding state: DatasetState) throws(ActionError) -> String {
+        var date = now()
+        let latest = state.snapshots.compactMap { record -> Date? in
+            guard let parsed = PairSnapshotName(parsing: record.snapshot.name), parsed.fingerprint == pair.fingerprint else {
+                return nil
+            }
+            return parsed.date
+        }.max()
+        if let latest, latest >= date.addingTimeInterval(-0.999) { date = latest.addingTimeInterval(1) }
+        while true {
+            let name = PairSnapshotName(fingerprint: pair.fingerprint, date: date).description
+            if state.snapshot(named: name) == nil { return name }
+            date = date.addingTimeInterval(1)
+        }
+    }
+
+    // MARK: running state-changing commands
+
+    /// Runs a command that changes state, or prints it in a dry run. `dataset is busy` right after a
+    /// receive is retried a few times.
+    func mutate(_ session: HostSession, _ command: Command) throws(ActionError) {
+        if settings.dryRun {
+            dryRunOutput(session.render(command))
+            return
+        }
+        var attempt = 0
+        while true {
+            do {
+                try session.run(command)
+                return
+            } catch {
+                attempt += 1
+                if error.stderrTail.contains("dataset is busy") && attempt < 5 && error.interruptedBySignal == nil {
+                    log.debug("\(command.label) on \(session.host): dataset is busy, trying again")
+                    usleep(UInt32(200_000 * attempt))
+                    continue
+                }
+                log.error("\(error.description)")
+                log.writeLines(.error, error.stderrTail)
+                throw ActionError(error)
+            }
+        }
+    }
+
+    var transportDescription: String {
+        switch pair.options.transport {
+        case .mbuffer(let options): "mbuffer (port \(options.port))"
+        case .ssh(let compression): compression == .none ? "ssh" : "ssh with \(compression.rawValue)"
+        }
+    }
+
+    func reason(_ condition: PairCondition) -> String {
+        if case .inconsistent(let reason) = condition { return reason }
+        return condition.stateName
+    }
+
+    func reinitializeHint(_ condition: PairCondition) -> String {
+        guard case .inconsistent(let reason) = condition, reason.contains("missing on the source") else { return "" }
+        return "; to start over, destroy \(pair.destination.dataset) and run: zettabee initialize \(pair.destination.dataset)"
+    }
+
+    func assignment(_ name: String, _ value: String) throws(ActionError) -> PropertyAssignment {
+        do { return try PropertyAssignment(name, value) } catch { throw ActionError(error.description, exitCode: 2, nagios: .unknown) }
+    }
+
+    func snapshotName(_ dataset: DatasetName, _ name: String) throws(ActionError) -> SnapshotName {
+        do { return try dataset.snapshot(name) } catch { throw ActionError(error.description, exitCode: 2, nagios: .unknown) }
+    }
+
+    func snapshotCommand(_ dataset: DatasetName, _ name: String, recursive: Bool) throws(ActionError) -> Command {
+        do { return try ZFS.snapshot([try dataset.snapshot(name)], recursive: recursive) } catch {
+            throw ActionError(error.description, exitCode: 2, nagios: .unknown)
+        }
+    }
+
+    func destroyCommand(_ snapshot: SnapshotName) throws(ActionError) -> Command {
+        do { return try ZFS.destroy([snapshot]) } catch { throw ActionError(error.description, exitCode: 2, nagios: .unknown) }
+    }
+
+    func setCommand(_ assignments: [PropertyAssignment], on dataset: DatasetName) throws(ActionError) -> Command {
+        do { return try ZFS.set(assignments, on: dataset) } catch { throw ActionError(error.description, exitCode: 2, nagios: .unknown) }
+    }
+}
+
+/// The largest byte count seen, updated from the runner's progress thread.
+final class ByteCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var bytes: UInt64 = 0
+    func update(_ value: UInt64) { lock.withLock { bytes = max(bytes, value) } }
+    var value: UInt64 { lock.withLock { bytes } }
+}
+
+func format(_ seconds: Double) -> String { String(format: "%.1f", seconds) }
+
+func rate(_ bytes: UInt64, _ seconds: Double) -> String {
+    guard seconds > 0 else { return "-" }
+    return String(format: "%.1f MiB/s", Double(bytes) / seconds / 1_048_576)
+}

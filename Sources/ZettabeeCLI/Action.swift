@@ -1,0 +1,34 @@
+/// What zettabee is asked to do: the `<action>` word.
+public enum Action: String, Sendable, CaseIterable {
+    case setup, initialize, update, fingerprint, logfile
+    case status, runstatus, unlock, purge, check
+
+    /// False for actions whose names are reserved but which are not built yet.
+    public var isAvailable: Bool {
+        switch self {
+        case .setup, .initialize, .update, .fingerprint, .logfile: true
+        case .status, .runstatus, .unlock, .purge, .check: false
+        }
+    }
+
+    /// `fingerprint` and `status` act on every pair when no destination is given; `setup` takes none.
+    public var requiresDestination: Bool {
+        self != .fingerprint && self != .status && self != .setup
+    }
+
+    /// One line for `--help`.
+    var summary: String {
+        switch self {
+        case .setup: "Create the configuration, run and log directories"
+        case .initialize: "Full transfer of the source into a new destination"
+        case .update: "Incremental transfer from the last snapshot both sides hold"
+        case .fingerprint: "Print a pair's fingerprint (every pair's without <destination>)"
+        case .logfile: "Print the path of a pair's log file"
+        case .status: "Show state and lag (every pair's without <destination>)"
+        case .runstatus: "Follow a running transfer's progress"
+        case .unlock: "Remove a lock left behind by an interrupted run"
+        case .purge: "Destroy the pair's snapshots beyond its keep count"
+        case .check: "Report a pair's health for monitoring"
+        }
+    }
+}

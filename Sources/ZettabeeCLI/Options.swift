@@ -1,0 +1,153 @@
+/// The options of one invocation, after flags, environment and defaults were combined.
+public struct Options: Hashable, Sendable {
+    public static let defaultConfigPath = "/local/etc/zettabee/zettabee.cfg"
+    public static let defaultRunDirectory = "/local/var/run/zettabee"
+    public static let defaultLogDirectory = "/local/var/log/zettabee"
+
+    /// `-c, --config`, `ZETTABEE_CONFIG`.
+    public var configPath = Options.defaultConfigPath
+    /// `--run-dir`, `ZETTABEE_RUN_DIR`: lock files.
+    public var runDirectory = Options.defaultRunDirectory
+    /// `--log-dir`, `ZETTABEE_LOG_DIR`: per-pair log files.
+    public var logDirectory = Options.defaultLogDirectory
+    /// `--ssh-config`, `ZETTABEE_SSH_CONFIG`: passed to ssh as `-F`.
+    public var sshConfigPath: String?
+    /// `-n, --dry-run`: print the commands instead of running them.
+    public var dryRun = false
+    public var debug = false
+    public var verbose = false
+
+    // Reserved: parsed now, used by actions still to come.
+    /// `--full-status`
+    public var fullStatus = false
+    /// `-H`: status without headers, tab-separated.
+    public var scriptedOutput = false
+    /// `--json`
+    public var json = false
+    /// `-N, --nagios HOST`: the Nagios host name results are reported under.
+    public var nagiosHost: String?
+    /// `--send-nsca PATH`
+    public var sendNSCAPath: String?
+    /// `--send-nsca-config FILE`
+    public var sendNSCAConfigPath: String?
+    /// `--nsca-port N`
+    public var nscaPort: Int?
+    /// `--force-rollback`
+    public var forceRollback = false
+    /// `--all`: act on every pair.
+    public var all = false
+    /// `--jobs N`: pairs replicated at once with `--all`.
+    public var jobs: Int?
+
+    public init() {}
+}
+
+/// The options zettabee accepts: one table drives both parsing and `--help`.
+enum OptionSpec: CaseIterable {
+    case config, runDir, logDir, sshConfig, dryRun, debug, verbose, version, help
+    case fullStatus, scripted, json, nagios, sendNSCA, sendNSCAConfig, nscaPort, forceRollback, all, jobs
+
+    var long: String? {
+        switch self {
+        case .config: "config"
+        case .runDir: "run-dir"
+        case .logDir: "log-dir"
+        case .sshConfig: "ssh-config"
+        case .dryRun: "dry-run"
+        case .debug: "debug"
+        case .verbose: "verbose"
+        case .version: "version"
+        case .help: "help"
+        case .fullStatus: "full-status"
+        case .scripted: nil
+        case .json: "json"
+        case .nagios: "nagios"
+        case .sendNSCA: "send-nsca"
+        case .sendNSCAConfig: "send-nsca-config"
+        case .nscaPort: "nsca-port"
+        case .forceRollback: "force-rollback"
+        case .all: "all"
+        case .jobs: "jobs"
+        }
+    }
+
+    var short: Character? {
+        switch self {
+        case .config: "c"
+        case .dryRun: "n"
+        case .debug: "d"
+        case .verbose: "v"
+        case .version: "V"
+        case .help: "h"
+        case .scripted: "H"
+        case .nagios: "N"
+        default: nil
+        }
+    }
+
+    /// The value's name in usage text, nil for a flag.
+    var valueName: String? {
+        switch self {
+        case .config, .sshConfig, .sendNSCAConfig: "file"
+        case .runDir, .logDir: "dir"
+        case .nagios: "host"
+        case .sendNSCA: "path"
+        case .nscaPort, .jobs: "n"
+        default: nil
+        }
+    }
+
+    var environmentVariable: String? {
+        switch self {
+        case .config: "ZETTABEE_CONFIG"
+        case .runDir: "ZETTABEE_RUN_DIR"
+        case .logDir: "ZETTABEE_LOG_DIR"
+        case .sshConfig: "ZETTABEE_SSH_CONFIG"
+        default: nil
+        }
+    }
+
+    /// False for options reserved for actions still to come.
+    var isAvailable: Bool {
+        switch self {
+        case .config, .runDir, .logDir, .sshConfig, .dryRun, .debug, .verbose, .version, .help, .forceRollback: true
+        default: false
+        }
+    }
+
+    var summary: String {
+        switch self {
+        case .config: "Configuration file (default \(Options.defaultConfigPath))"
+        case .runDir: "Directory for lock files (default \(Options.defaultRunDirectory))"
+        case .logDir: "Directory for log files (default \(Options.defaultLogDirectory))"
+        case .sshConfig: "ssh configuration file, passed to ssh as -F"
+        case .dryRun: "Print the commands that would change state; run only reads"
+        case .debug: "Log and print debugging detail"
+        case .verbose: "Mirror the pair's log to stderr"
+        case .version: "Print the version and exit"
+        case .help: "Print this help and exit"
+        case .fullStatus: "status: add fingerprint and mbuffer port"
+        case .scripted: "status: no header, tab-separated fields"
+        case .json: "status: JSON output"
+        case .nagios: "Report results to Nagios under this host name"
+        case .sendNSCA: "send_nsca program"
+        case .sendNSCAConfig: "send_nsca configuration file"
+        case .nscaPort: "NSCA daemon port"
+        case .forceRollback: "update: roll the destination back even without rollback=yes"
+        case .all: "Act on every configured pair"
+        case .jobs: "With --all, how many pairs run at once"
+        }
+    }
+
+    /// `-c, --config <file>` / `--dry-run` / `-H`, as in usage text.
+    var usageName: String {
+        let names = [short.map { "-\($0)" }, long.map { "--\($0)" }].compactMap { $0 }.joined(separator: ", ")
+        return valueName.map { "\(names) <\($0)>" } ?? names
+    }
+
+    /// How an error names this option: `--config <file>`, or `-H`.
+    var errorName: String {
+        let name = long.map { "--\($0)" } ?? short.map { "-\($0)" }!
+        return valueName.map { "\(name) <\($0)>" } ?? name
+    }
+}

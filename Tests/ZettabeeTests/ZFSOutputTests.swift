@@ -1,0 +1,134 @@
+import CommandGraph
+import Foundation
+import XCTest
+@testable import Zettabee
+
+final class ZFSOutputTests: XCTestCase {
+    let fp = "3f0c33ab2e8e4b1d8a4d1e0c9b7a65c2"
+
+    func testPropertyTable() throws {
+        let output = """
+            backup/a\tzettabee:\(fp):lastsnap\tbackup/a@zettabee.\(fp).20261126175900UTC\tlocal
+            backup/a\tzettabee:fingerprint\t-\t-
+            backup/a\treceive_resume_token\t-\t-
+            backup/a\treadonly\toff\ttemporary
+            backup/a\tcompression\tlz4\tinherited from backup
+            backup/a@zettabee.\(fp).20261126175900UTC\tzettabee:\(fp):source\tsrc:tank/a\tinherited from backup/a
+            backup\tatime\ton\tdefault
+
+            """
+        let table = try PropertyTable.parse(output)
+        XCTAssertEqual(table.value(of: "zettabee:\(fp):lastsnap", on: "backup/a"), "backup/a@zettabee.\(fp).20261126175900UTC")
+        XCTAssertNil(table.value(of: "zettabee:fingerprint", on: "backup/a"))
+        XCTAssertEqual(table["backup/a", "zettabee:fingerprint"]?.isUnset, true)
+        XCTAssertEqual(table["backup/a", "readonly"], PropertyValue(text: "off", source: .temporary))
+        XCTAssertEqual(table["backup/a", "compression"]?.source, .inherited(from: "backup"))
+        XCTAssertEqual(table["backup", "atime"]?.source, .default)
+        XCTAssertEqual(table.value(of: "zettabee:\(fp):source", on: "backup/a@zettabee.\(fp).20261126175900UTC"), "src:tank/a")
+        XCTAssertNil(table["backup/b", "atime"])
+        XCTAssertEqual(try PropertyTable.parse(""), PropertyTable())
+    }
+
+    func testPropertyTableRejectsUnexpectedOutput() {
+        let cases: [(String, String)] = [
+            ("backup/a\tatime\ton\tdefault\textra\n",
+             "unexpected output from zfs get, line 1: expected 4 tab-separated columns (name, property, value, source), found 5: 'backup/a\\tatime\\ton\\tdefault\\textra'"),
+            ("backup/a\tatime\ton\n",
+             "unexpected output from zfs get, line 1: expected 4 tab-separated columns (name, property, value, source), found 3: 'backup/a\\tatime\\ton'"),
+            ("backup/a\tatime\ton\tdefault\n\nbackup/b\tatime\ton\tdefault\n",
+             "unexpected output from zfs get, line 2: expected 4 tab-separated columns (name, property, value, source), found 1: ''"),
+            ("NAME  PROPERTY  VALUE  SOURCE\n",
+             "unexpected output from zfs get, line 1: expected 4 tab-separated columns (name, property, value, source), found 1: 'NAME  PROPERTY  VALUE  SOURCE'"),
+            ("/backup\tatime\ton\tdefault\n", "unexpected output from zfs get, line 1: not a dataset or snapshot name: '/backup'"),
+            ("backup\tATIME\ton\tdefault\n", "unexpected output from zfs get, line 1: not a property name: 'ATIME'"),
+            ("backup\tatime\ton\tsomewhere\n", "unexpected output from zfs get, line 1: unknown property source 'somewhere'"),
+            ("backup\tatime\ton\tdefault\nbackup\tatime\toff\tlocal\n",
+             "unexpected output from zfs get, line 2: property atime of 'backup' listed twice"),
+        ]
+        for (output, message) in cases {
+            XCTAssertThrowsError(try PropertyTable.parse(output)) { error in
+                XCTAssertEqual((error as? ZFSOutputError)?.description, message)
+            }
+        }
+    }
+
+    func testHugeOutputIsRefused() {
+        let huge = String(repeating: "x", count: OutputLines.maximumBytes + 1)
+        XCTAssertThrowsError(try PropertyTable.parse(huge)) { error in
+            XCTAssertEqual((error as? ZFSOutputError)?.description, "unexpected output from zfs get: output larger than 64 MiB")
+        }
+    }
+
+    func testSnapshotListWithEpochAndHumanCreation() throws {
+        let output = """
+            tank/a@zettabee.\(fp).20261126175900UTC\t12345678901234567890\t1042\t1795715940
+            tank/a@monday\t17\t1100\tThu Nov 26 17:59 2026
+            tank/a@early\t18\t1101\tSun Mar  1  7:05 2026
+
+            """
+        let rows = try SnapshotRow.parseList(output)
+        XCTAssertEqual(rows.count, 3)
+        XCTAssertEqual(rows[0].snapshot.rawValue, "tank/a@zettabee.\(fp).20261126175900UTC")
+        XCTAssertEqual(rows[0].guid, 12_345_678_901_234_567_890)
+        XCTAssertEqual(rows[0].createTXG, 1042)
+        XCTAssertEqual(rows[0].creation, .epoch(1_795_715_940))
+        XCTAssertEqual(rows[1].creation, .localMinute(CivilTime(year: 2026, month: 11, day: 26, hour: 17, minute: 59, second: 0)))
+        XCTAssertEqual(rows[2].creation, .localMinute(CivilTime(year: 2026, month: 3, day: 1, hour: 7, minute: 5, second: 0)))
+        let utc = TimeZone(identifier: "UTC")!
+        XCTAssertEqual(rows[1].creation.date(in: utc), Date(timeIntervalSince1970: 1_795_715_940))
+        XCTAssertEqual(rows[1].creation.date(in: TimeZone(identifier: "Europe/Berlin")!), Date(timeIntervalSince1970: 1_795_715_940 - 3600))
+        XCTAssertEqual(rows[0].creation.date(in: utc), Date(timeIntervalSince1970: 1_795_715_940))
+    }
+
+    func testSnapshotListRejectsUnexpectedOutput() {
+        let cases: [(String, String)] = [
+            ("tank/a\t1\t2\t3\n", "line 1: not a snapshot name: 'tank/a' (missing '@' delimiter in snapshot name)"),
+            ("tank/a@s\t0x1f\t2\t3\n", "line 1: guid is not a decimal number: '0x1f'"),
+            ("tank/a@s\t99999999999999999999\t2\t3\n", "line 1: guid is not a decimal number: '99999999999999999999'"),
+            ("tank/a@s\t1\t-\t3\n", "line 1: createtxg is not a decimal number: '-'"),
+            ("tank/a@s\t1\t2\tyesterday\n",
+             "line 1: creation is neither epoch seconds nor a date like 'Thu Nov 26 17:59 2026': 'yesterday'"),
+            ("tank/a@s\t1\t2\tThu Feb 30 17:59 2026\n",
+             "line 1: creation is neither epoch seconds nor a date like 'Thu Nov 26 17:59 2026': 'Thu Feb 30 17:59 2026'"),
+            ("tank/a@s\t1\t2\tThu Nov 26 17:5 2026\n",
+             "line 1: creation is neither epoch seconds nor a date like 'Thu Nov 26 17:59 2026': 'Thu Nov 26 17:5 2026'"),
+            ("tank/a@s\t1\t2\n", "line 1: expected 4 tab-separated columns (name, guid, createtxg, creation), found 3: 'tank/a@s\\t1\\t2'"),
+            ("tank/a@s\t1\t2\t3\tx\n", "line 1: expected 4 tab-separated columns (name, guid, createtxg, creation), found 5: 'tank/a@s\\t1\\t2\\t3\\tx'"),
+        ]
+        for (output, message) in cases {
+            XCTAssertThrowsError(try SnapshotRow.parseList(output)) { error in
+                XCTAssertEqual((error as? ZFSOutputError)?.description, "unexpected output from zfs list -t snapshot, " + message)
+            }
+        }
+        XCTAssertEqual(try SnapshotRow.parseList(""), [])
+    }
+
+    func testPoolVersion() throws {
+        XCTAssertEqual(try PoolVersion.parse("-\n"), .featureFlags)
+        XCTAssertEqual(try PoolVersion.parse("5000\n"), .featureFlags)
+        XCTAssertEqual(try PoolVersion.parse("23\n"), .legacy(23))
+        XCTAssertEqual(try PoolVersion.parse("28"), .legacy(28))
+        for (output, message) in [
+            ("", "unexpected output from zpool get version: no output"),
+            ("23\n23\n", "unexpected output from zpool get version: expected one line, found 2"),
+            ("v23\n", "unexpected output from zpool get version, line 1: expected '-' or a version number, found 'v23'"),
+            ("0\n", "unexpected output from zpool get version, line 1: expected '-' or a version number, found '0'"),
+        ] {
+            XCTAssertThrowsError(try PoolVersion.parse(output)) { error in
+                XCTAssertEqual((error as? ZFSOutputError)?.description, message)
+            }
+        }
+    }
+
+    func testFeatureState() throws {
+        XCTAssertEqual(try FeatureState.parse("active\n"), .active)
+        XCTAssertEqual(try FeatureState.parse("enabled\n"), .enabled)
+        XCTAssertEqual(try FeatureState.parse("disabled\n"), .disabled)
+        XCTAssertEqual(try FeatureState.parse(""), .unknown)
+        XCTAssertThrowsError(try FeatureState.parse("unknown\n"))
+        XCTAssertThrowsError(try FeatureState.parse("on\n")) { error in
+            XCTAssertEqual((error as? ZFSOutputError)?.description,
+                           "unexpected output from zpool get feature, line 1: expected disabled, enabled or active, found 'on'")
+        }
+    }
+}
