@@ -15,11 +15,14 @@ public struct ReplicationSettings: Sendable {
     public var environment: [String: String]
     /// Tear a transfer down when nothing moved for this many seconds.
     public var stallTimeout: Double?
+    /// Told the run's phases and the transfer's progress (runstatus, progress bar).
+    public var observer: (any ReplicationObserver)?
 
     public init(
         files: PairFiles, sshConfig: String? = nil, dryRun: Bool = false, forceRollback: Bool = false,
-        environment: [String: String] = [:], stallTimeout: Double? = 600
+        environment: [String: String] = [:], stallTimeout: Double? = 600, observer: (any ReplicationObserver)? = nil
     ) {
+        self.observer = observer
         self.files = files
         self.sshConfig = sshConfig
         self.dryRun = dryRun
@@ -152,7 +155,8 @@ public final class Replicator: @unchecked Sendable {
 
     public func initialize() throws(ActionError) -> RunSummary {
         let started = now()
-        let (condition, sourceState, destinationState) = try assess(extra: ["quota"])
+        settings.observer?.phase("reading state", estimatedBytes: nil)
+        let (condition, sourceState, destinationState) = try assess(extra: ["quota", "referenced"])
         if case .synchronized(let base) = condition {
             throw ActionError("already initialized and synchronized (base \(base)); use update", nagios: .warning)
         }
@@ -175,6 +179,7 @@ public final class Replicator: @unchecked Sendable {
             received.append(try assignment("quota", quota))
         }
         let byReceive = destinationCapabilities.receivePropertyOverrides
+        settings.observer?.phase("snapshot", estimatedBytes: sourceState.value("referenced").flatMap { UInt64($0) })
         log.info("initialize: full send of \(pair.source.dataset)@\(snapshot)\(recursive ? " with descendants" : "") to \(pair.destination.dataset) over \(transportDescription)")
         try mutate(source, try snapshotCommand(pair.source.dataset, snapshot, recursive: recursive))
         let sourceSnapshot = try snapshotName(pair.source.dataset, snapshot)
@@ -204,6 +209,7 @@ public final class Replicator: @unchecked Sendable {
 
     public func update() throws(ActionError) -> RunSummary {
         let started = now()
+        settings.observer?.phase("reading state", estimatedBytes: nil)
         var (condition, sourceState, destinationState) = try assess()
         guard case .synchronized(var base) = condition else {
             if condition == .uninitialized {
@@ -224,6 +230,7 @@ public final class Replicator: @unchecked Sendable {
         let sourceSnapshot = try snapshotName(pair.source.dataset, snapshot)
         let baseSnapshot = try snapshotName(pair.source.dataset, base)
         let force = settings.forceRollback || pair.options.rollback
+        settings.observer?.phase("snapshot", estimatedBytes: nil)
         log.info("update: incremental send \(base) -> \(snapshot) of \(pair.source.dataset) to \(pair.destination.dataset) over \(transportDescription)\(force ? " (rollback allowed)" : "")")
         try mutate(source, try snapshotCommand(pair.source.dataset, snapshot, recursive: false))
         let transfer: (bytes: UInt64, seconds: Double)
@@ -267,11 +274,14 @@ public final class Replicator: @unchecked Sendable {
         log.debug("transfer: \(rendered)")
         let receiver = receiverStage(of: lowered)
         let bytes = ByteCounter()
+        let observer = settings.observer
+        observer?.phase("transfer", estimatedBytes: nil)
         let options = RunOptions(
             stallTimeout: settings.stallTimeout, environment: settings.environment,
             stderrLines: { [log] stage, line in log.debug("stage \(stage): \(line)") },
             progress: { sample in
                 if let io = sample.stages[receiver.pipeline][receiver.stage] { bytes.update(io.bytesRead) }
+                observer?.transferred(bytes: bytes.value, elapsed: sample.elapsed)
             })
         let started = Date()
         do {
@@ -295,6 +305,7 @@ public final class Replicator: @unchecked Sendable {
 
     /// Checks the destination now holds `snapshot` with the source snapshot's GUID.
     func verifyReceived(_ snapshot: String) throws(ActionError) {
+        settings.observer?.phase("verify", estimatedBytes: nil)
         let sourceState = try readState(of: source, dataset: pair.source.dataset)
         let destinationState = try readState(of: destination, dataset: pair.destination.dataset)
         guard let sent = sourceState.snapshot(named: snapshot) else {

@@ -37,7 +37,7 @@ public final class PairLock {
     }
 
     /// What a lock file says when nobody is trying to take it.
-    public enum Inspection: Equatable {
+    public enum Inspection: Equatable, Sendable {
         case free
         case held(LockHolder?)
         case stale(LockHolder?)
