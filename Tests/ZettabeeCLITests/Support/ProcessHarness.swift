@@ -28,10 +28,10 @@ enum TestProcess {
         process.standardInput = stdin == nil ? FileHandle.nullDevice : input
         let exited = DispatchSemaphore(value: 0)
         process.terminationHandler = { _ in exited.signal() }
-        var stdoutData = Data(), stderrData = Data()
+        let stdoutData = DataBox(), stderrData = DataBox()
         let readers = DispatchGroup()
-        DispatchQueue.global().async(group: readers) { stdoutData = out.fileHandleForReading.readDataToEndOfFile() }
-        DispatchQueue.global().async(group: readers) { stderrData = err.fileHandleForReading.readDataToEndOfFile() }
+        DispatchQueue.global().async(group: readers) { stdoutData.data = out.fileHandleForReading.readDataToEndOfFile() }
+        DispatchQueue.global().async(group: readers) { stderrData.data = err.fileHandleForReading.readDataToEndOfFile() }
         try process.run()
         if let stdin {
             input.fileHandleForWriting.write(Data(stdin.utf8))
@@ -47,9 +47,14 @@ enum TestProcess {
         return ProcessOutcome(
             exitCode: process.terminationStatus,
             signaled: process.terminationReason == .uncaughtSignal,
-            stdout: String(decoding: stdoutData, as: UTF8.self),
-            stderr: String(decoding: stderrData, as: UTF8.self))
+            stdout: String(decoding: stdoutData.data, as: UTF8.self),
+            stderr: String(decoding: stderrData.data, as: UTF8.self))
     }
+}
+
+/// Bytes one reader thread collects; read only after the reader finished.
+final class DataBox: @unchecked Sendable {
+    var data = Data()
 }
 
 /// Paths of the package being tested.
