@@ -40,6 +40,10 @@ extension ActionRunner {
                     lock = acquired
                     if let stale {
                         log.warn("found a stale lock of pid \(stale.pid) (\(stale.action)); that run died, recovering")
+                        let leftovers = stale.children.compactMap { ProcessIdentity($0) }
+                        for process in Leftovers.terminate(leftovers) {
+                            log.warn("stopped process \(process.pid) left running by the dead run")
+                        }
                     }
                 }
             } catch {
@@ -48,12 +52,12 @@ extension ActionRunner {
             }
         }
         defer { lock?.release() }
-        let outcome = runLocked(pair, log: log)
+        let outcome = runLocked(pair, log: log, lock: lock)
         return report(pair, log: log, outcome)
     }
 
     /// The replication itself, under the lock.
-    private func runLocked(_ pair: Pair, log: PairLog) -> RunOutcome {
+    private func runLocked(_ pair: Pair, log: PairLog, lock: PairLock?) -> RunOutcome {
         log.info("\(actionName) started (pid \(getpid()))")
         let started = Date()
         var publisher: ProgressPublisher?
@@ -63,9 +67,13 @@ extension ActionRunner {
             publisher = ProgressPublisher(path: files.progressPath(for: pair.fingerprint), action: actionName, display: bar)
         }
         defer { publisher?.finish() }
-        let settings = ReplicationSettings(
+        var settings = ReplicationSettings(
             files: files, sshConfig: options.sshConfigPath, dryRun: options.dryRun, forceRollback: options.forceRollback,
             observer: publisher)
+        let recorder = lock
+        settings.childStarted = { pid in
+            if let identity = ProcessIdentity.of(pid: pid) { recorder?.recordChild(identity.description) }
+        }
         do {
             let replicator = try Replicator(pair: pair, settings: settings, executor: executor, log: log, dryRunOutput: terminal.out)
             let summary = invocation.action == .initialize ? try replicator.initialize() : try replicator.update()

@@ -30,8 +30,8 @@ enum TestProcess {
         process.terminationHandler = { _ in exited.signal() }
         let stdoutData = DataBox(), stderrData = DataBox()
         let readers = DispatchGroup()
-        DispatchQueue.global().async(group: readers) { stdoutData.data = out.fileHandleForReading.readDataToEndOfFile() }
-        DispatchQueue.global().async(group: readers) { stderrData.data = err.fileHandleForReading.readDataToEndOfFile() }
+        DispatchQueue.global().async(group: readers) { stdoutData.set(out.fileHandleForReading.readDataToEndOfFile()) }
+        DispatchQueue.global().async(group: readers) { stderrData.set(err.fileHandleForReading.readDataToEndOfFile()) }
         try process.run()
         if let stdin {
             input.fileHandleForWriting.write(Data(stdin.utf8))
@@ -47,14 +47,17 @@ enum TestProcess {
         return ProcessOutcome(
             exitCode: process.terminationStatus,
             signaled: process.terminationReason == .uncaughtSignal,
-            stdout: String(decoding: stdoutData.data, as: UTF8.self),
-            stderr: String(decoding: stderrData.data, as: UTF8.self))
+            stdout: String(decoding: stdoutData.get(), as: UTF8.self),
+            stderr: String(decoding: stderrData.get(), as: UTF8.self))
     }
 }
 
-/// Bytes one reader thread collects; read only after the reader finished.
+/// Bytes handed over from a reader thread.
 final class DataBox: @unchecked Sendable {
-    var data = Data()
+    private let lock = NSLock()
+    private var data = Data()
+    func set(_ value: Data) { lock.withLock { data = value } }
+    func get() -> Data { lock.withLock { data } }
 }
 
 /// Paths of the package being tested.
