@@ -121,6 +121,15 @@ final class RealTierPair {
     }
 
     func cleanup() {
+        // zettabee holds the base on both sides (tag zettabee.<fp>): release before destroying
+        for dataset in [destinationFS, sourceFS] {
+            for snapshot in (try? env.snapshots(of: dataset)) ?? [] {
+                let name = "\(dataset)@\(snapshot)"
+                if let refs = try? env.property("userrefs", of: name), refs != "0" {
+                    _ = try? env.run("zfs", ["release", "zettabee.\(fingerprint)", name], timeout: 30)
+                }
+            }
+        }
         env.destroy(destinationFS)
         env.destroy(sourceFS)
         try? FileManager.default.removeItem(atPath: scratch)
