@@ -15,7 +15,7 @@ public final class ProcessRunner: GraphExecuting {
     public init() {}
 
     public func run(_ graph: LoweredGraph, options: RunOptions) throws -> GraphResult {
-        if let signal = SignalTrap.pendingSignal {
+        if !options.runsAfterSignal, let signal = SignalTrap.pendingSignal {
             throw RunFailure(kind: .interrupted(signal: signal), result: nil)
         }
         for (index, pipeline) in graph.pipelines.enumerated() {
@@ -157,7 +157,7 @@ private final class GraphRun: @unchecked Sendable {
             let now = monotonicSeconds()
 
             let (signals, lastLineAt) = lock.withLock { (signalsReceived, lastStderrLineAt) }
-            if let signal = signals.first ?? SignalTrap.pendingSignal {
+            if let signal = signals.first ?? (options.runsAfterSignal ? nil : SignalTrap.pendingSignal) {
                 if teardownReason == nil {
                     beginTeardown(.interrupted(signal), now: now)
                 } else if signals.count >= 2 && killSentAt == nil {

@@ -18,6 +18,9 @@ public struct RunOptions: Sendable {
     /// Called with each child's pid as soon as it started (e.g. to record it, so that a later run can
     /// clean up after a zettabee that was killed with SIGKILL).
     public var started: (@Sendable (StageID, Int32) -> Void)?
+    /// Runs even though a trapped signal is pending (normally refused), and is torn down only by a signal
+    /// that arrives while it runs: for the last report of an interrupted run (e.g. to Nagios).
+    public var runsAfterSignal = false
 
     public init(
         timeout: Double? = nil, stallTimeout: Double? = nil, gracePeriod: Double = 5,

@@ -69,7 +69,10 @@ public struct NagiosReporter: Sendable {
             throw NagiosSendError(message: error.description)
         }
         do {
-            _ = try executor.capture(lowered, limit: 64 << 10, options: RunOptions(timeout: 30, environment: environment))
+            // Also after SIGINT/SIGTERM: the interrupted run's result is reported too.
+            var options = RunOptions(timeout: 30, environment: environment)
+            options.runsAfterSignal = true
+            _ = try executor.capture(lowered, limit: 64 << 10, options: options)
         } catch let failure as RunFailure {
             let said = failure.stage?.lastStderrLine ?? failure.result?.capturedText(0)
                 .split(separator: "\n").last.map(String.init)
