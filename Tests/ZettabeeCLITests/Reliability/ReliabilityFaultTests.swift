@@ -17,9 +17,11 @@ final class ReliabilityFaultTests: XCTestCase {
         let base = try world.assertBaseIntact(file: file, line: line)
         try world.ctl("src", "write", "tank/data", "5M")
         try world.fault(fault)
+        let sent = world.nagiosResults().count
         let outcome = try world.zettabee("update", "backup/data", file: file, line: line)
         XCTAssertEqual(outcome.exitCode, 1, "stderr: \(outcome.stderr)", file: file, line: line)
         world.assertOneLineError(outcome, contains: message, file: file, line: line)
+        world.assertNagios(2, after: sent, prefix: "UPDATE backup/data: failed: ", file: file, line: line)
         XCTAssertEqual(try world.assertBaseIntact(file: file, line: line), base, "the base moved", file: file, line: line)
         world.assertNoStrayProcess(file: file, line: line)
         try world.assertLockReleased(file: file, line: line)
@@ -109,9 +111,11 @@ final class ReliabilityFaultTests: XCTestCase {
         try world.ctl("src", "write", "tank/data", "5M")
         try world.fault(#"{"tool":"zfs","sub":"send","host":"src","effect":"send-stall-after","bytes":"1000000","when":"once"}"#)
         let started = Date()
+        let sent = world.nagiosResults().count
         let outcome = try world.zettabee("update", "backup/data", timeout: 30)
         let seconds = Date().timeIntervalSince(started)
         XCTAssertEqual(outcome.exitCode, 1)
+        world.assertNagios(2, after: sent, prefix: "UPDATE backup/data: failed: ")
         world.assertOneLineError(outcome, contains: "transfer failed")
         XCTAssertTrue(outcome.stderr.lowercased().contains("stall") || outcome.stderr.contains("no progress"), outcome.stderr)
         XCTAssertGreaterThanOrEqual(seconds, 2)
@@ -153,8 +157,10 @@ final class ReliabilityFaultTests: XCTestCase {
         let base = try world.assertBaseIntact()
         try world.ctl("src", "write", "tank/data", "5M")
         try world.fault(#"{"tool":"zfs","sub":"set","host":"src","effect":"fail","message":"cannot set property for 'tank/data': permission denied","when":"once"}"#)
+        let sent = world.nagiosResults().count
         let outcome = try world.zettabee("update", "backup/data")
         XCTAssertEqual(outcome.exitCode, 1)
+        world.assertNagios(2, after: sent, prefix: "UPDATE backup/data: failed: ")
         world.assertOneLineError(outcome, contains: "zfs set on src failed: cannot set property for 'tank/data': permission denied")
         world.assertNoStrayProcess()
         try world.assertLockReleased()
@@ -176,8 +182,10 @@ final class ReliabilityFaultTests: XCTestCase {
         let base = try world.assertBaseIntact()
         try world.ctl("src", "write", "tank/data", "2M")
         try world.ctl("backup", "write", "backup/data", "1M")
+        var sent = world.nagiosResults().count
         let refused = try world.zettabee("update", "backup/data")
         XCTAssertEqual(refused.exitCode, 1)
+        world.assertNagios(2, after: sent, prefix: "UPDATE backup/data: failed: ")
         world.assertOneLineError(
             refused,
             contains: "destination backup/data has been modified since the base snapshot \(base); refusing to roll it back without --force-rollback or the pair option rollback=yes")
@@ -186,8 +194,10 @@ final class ReliabilityFaultTests: XCTestCase {
         world.assertNoStrayProcess()
         try world.assertLockReleased()
 
+        sent = world.nagiosResults().count
         let forced = try world.zettabee("update", "backup/data", "--force-rollback")
         XCTAssertEqual(forced.exitCode, 0, forced.stderr)
+        world.assertNagios(0, after: sent)
         XCTAssertTrue(world.zfsCalls(["receive"]).last?.contains("-F") ?? false)
         XCTAssertNotEqual(try world.assertBaseIntact(), base)
 
@@ -211,8 +221,10 @@ final class ReliabilityFaultTests: XCTestCase {
         try world.ctl("src", "write", "tank/data", "1M")
         let destinationBefore = try world.snapshots("backup", "backup/data")
         let before = world.calls().count
+        let sent = world.nagiosResults().count
         let outcome = try world.zettabee("update", "backup/data")
         XCTAssertEqual(outcome.exitCode, 1)
+        world.assertNagios(2, after: sent, prefix: "UPDATE backup/data: failed: ")
         world.assertOneLineError(
             outcome,
             contains: "pair is Inconsistent: base snapshot \(base) is missing on the source tank/data; to start over, destroy backup/data and run: zettabee initialize backup/data")
@@ -234,6 +246,7 @@ final class ReliabilityFaultTests: XCTestCase {
         try world.ctl("src", "write", "tank/data", "5M")
         // Slow the transfer down so that the runs overlap for sure.
         try world.fault(#"{"tool":"zfs","sub":"send","host":"src","effect":"send-rate","bytes_per_second":"4000000"}"#)
+        let sent = world.nagiosResults().count
         let first = try world.start("update", "backup/data")
         let second = try world.start("update", "backup/data")
         let a = try XCTUnwrap(first.wait(seconds: 60)), b = try XCTUnwrap(second.wait(seconds: 60))
@@ -243,6 +256,8 @@ final class ReliabilityFaultTests: XCTestCase {
         XCTAssertEqual(world.zfsCalls(["snapshot"], host: "src").count, 2, "initialize and exactly one update")
         XCTAssertEqual(world.zfsCalls(["send"], host: "src").count, 2)
         XCTAssertTrue(try world.logText.contains("update skipped: another run holds the lock"))
+        // Both report OK: the one that ran, and the one that skipped.
+        XCTAssertEqual(world.nagiosResults().dropFirst(sent).map(\.code), [0, 0])
         XCTAssertNotEqual(try world.assertBaseIntact(), base)
         world.assertNoStrayProcess()
         try world.assertLockReleased()
@@ -259,6 +274,7 @@ final class ReliabilityFaultTests: XCTestCase {
         let outcome = try world.zettabee("initialize", "backup/data")
         XCTAssertEqual(outcome.exitCode, 1)
         world.assertOneLineError(outcome, action: "initialize", contains: "transfer failed: ")
+        world.assertNagios(2, after: 0, prefix: "INITIALIZE backup/data: failed: ")
         XCTAssertEqual(try world.snapshots("src", "tank/data").count, 0, "the failed run's snapshot is left on the source")
         let listed = try world.fake("zfs", ["list", "backup/data"], host: "backup")
         XCTAssertNotEqual(listed.exitCode, 0, "a partial destination is left: \(listed.stdout)")

@@ -103,7 +103,7 @@ final class ReliabilityHostileInputTests: XCTestCase {
 
     /// The source's `zfs get` prints `stdout` (exit 0): the update fails with one clear line, and nothing
     /// that changes state runs after the bad read.
-    func assertBadSourceRead(_ stdout: String, repeat count: Int = 1, contains fragment: String,
+    func assertBadSourceRead(_ stdout: String, repeat count: Int = 1, contains fragment: String, nagios: Int = 3,
                              file: StaticString = #filePath, line: UInt = #line) throws {
         let world = try ReliabilityWorld()
         try world.standardSetup()
@@ -115,8 +115,10 @@ final class ReliabilityHostileInputTests: XCTestCase {
         ]
         try world.fault(String(decoding: try JSONSerialization.data(withJSONObject: rule), as: UTF8.self))
         let before = world.calls().count
+        let sent = world.nagiosResults().count
         let outcome = try world.zettabee("update", "backup/data", timeout: 120, file: file, line: line)
         XCTAssertEqual(outcome.exitCode, 1, outcome.stderr, file: file, line: line)
+        world.assertNagios(nagios, after: sent, prefix: "UPDATE backup/data: failed: ", file: file, line: line)
         world.assertOneLineError(outcome, contains: fragment, file: file, line: line)
         XCTAssertLessThan(outcome.stderr.utf8.count, 1000, "an overlong error line", file: file, line: line)
         XCTAssertEqual(
@@ -144,7 +146,7 @@ final class ReliabilityHostileInputTests: XCTestCase {
     /// Missing lines: the source's filesystem is not in the output. zettabee takes it for absent and
     /// refuses (Inconsistent), it does not guess.
     func testMissingLinesInZFSGet() throws {
-        try assertBadSourceRead("", contains: "pair is Inconsistent: source tank/data does not exist")
+        try assertBadSourceRead("", contains: "pair is Inconsistent: source tank/data does not exist", nagios: 2)
     }
 
     func testHugeZFSGetOutput() throws {
@@ -160,9 +162,11 @@ final class ReliabilityHostileInputTests: XCTestCase {
         let base = try world.assertBaseIntact()
         try world.fault(#"{"tool":"zfs","sub":"get","host":"backup","effect":"output","stdout":"backup/data guid 1\n","when":"once"}"#)
         let before = world.calls().count
+        let sent = world.nagiosResults().count
         let outcome = try world.zettabee("update", "backup/data")
         XCTAssertEqual(outcome.exitCode, 1)
         world.assertOneLineError(outcome, contains: "unexpected zfs output on backup for backup/data")
+        world.assertNagios(3, after: sent, prefix: "UPDATE backup/data: failed: ")
         XCTAssertEqual(world.zfsCalls(["snapshot", "send", "receive", "destroy", "set", "hold", "release"], from: before), [])
         XCTAssertEqual(try world.assertBaseIntact(), base)
         try world.assertLockReleased()
@@ -176,9 +180,11 @@ final class ReliabilityHostileInputTests: XCTestCase {
         let base = try world.assertBaseIntact()
         try world.fault(#"{"tool":"zpool","host":"backup","effect":"output","stdout":"what\tever\n","when":"once"}"#)
         let before = world.calls().count
+        let sent = world.nagiosResults().count
         let outcome = try world.zettabee("update", "backup/data")
         XCTAssertEqual(outcome.exitCode, 1)
         world.assertOneLineError(outcome, contains: "cannot read the version of pool backup on backup")
+        world.assertNagios(3, after: sent, prefix: "UPDATE backup/data: failed: ")
         XCTAssertEqual(world.zfsCalls(["snapshot", "send", "receive", "destroy", "set", "hold", "release"], from: before), [])
         XCTAssertEqual(try world.assertBaseIntact(), base)
         try world.assertLockReleased()

@@ -174,8 +174,10 @@ final class ReliabilityResumeTests: XCTestCase {
             "tool": "zfs", "sub": "get", "host": "backup", "effect": "output", "stdout": forged, "when": "nth", "nth": "2",
         ]
         try world.fault(String(decoding: try JSONSerialization.data(withJSONObject: rule), as: UTF8.self))
+        let sent = world.nagiosResults().count
         let outcome = try world.zettabee("update", "backup/data")
         XCTAssertEqual(outcome.exitCode, 1)
+        world.assertNagios(2, after: sent, prefix: "UPDATE backup/data: failed: ")
         world.assertOneLineError(outcome, contains: "GUID mismatch after receive of \(next): source ")
         XCTAssertTrue(outcome.stderr.contains("destination 424242; pair is Inconsistent"), outcome.stderr)
         XCTAssertEqual(try world.assertBaseIntact(), base)

@@ -37,6 +37,7 @@ final class ReliabilitySignalTests: XCTestCase {
 
     func assertInterrupted(by signal: Int32, exitCode: Int32) throws {
         let (world, base, run, children) = try startStalledUpdate()
+        let reported = world.nagiosResults().count
         let sent = Date()
         run.signal(signal)
         let outcome = try XCTUnwrap(run.wait(seconds: 10), "zettabee did not end after signal \(signal)")
@@ -44,6 +45,7 @@ final class ReliabilitySignalTests: XCTestCase {
         XCTAssertFalse(outcome.signaled)
         XCTAssertEqual(outcome.stderr.split(separator: "\n").count, 1, outcome.stderr)
         XCTAssertTrue(outcome.stderr.hasPrefix("zettabee: error: update backup/data: "), outcome.stderr)
+        world.assertNagios(2, after: reported, prefix: "UPDATE backup/data: interrupted: ")
         let gone = waitUntil(seconds: max(0.1, 5 - Date().timeIntervalSince(sent))) {
             children.allSatisfy { kill($0, 0) != 0 } && world.strayProcesses().isEmpty
         }
@@ -69,10 +71,12 @@ final class ReliabilitySignalTests: XCTestCase {
             return XCTFail("the lock is not stale")
         }
         XCTAssertEqual(holder?.pid, run.pid)
+        let reported = world.nagiosResults().count
 
         try world.clearFaults()
         let next = try world.zettabee("update", "backup/data")
         XCTAssertEqual(next.exitCode, 0, next.stderr)
+        world.assertNagios(0, after: reported)
         let log = try world.logText
         XCTAssertTrue(log.contains("found a stale lock of pid \(run.pid)"), log)
         XCTAssertTrue(log.contains("left running by the dead run"), log)

@@ -87,6 +87,7 @@ final class ReliabilityWorld {
         for directory in [world, runDirectory, logDirectory] {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
+        try "password=x\n".write(toFile: root + "/send_nsca.cfg", atomically: true, encoding: .utf8)
         var env = ProcessInfo.processInfo.environment
         for key in env.keys where key.hasPrefix("ZFAKE_") || key.hasPrefix("ZETTABEE_") { env[key] = nil }
         env["PATH"] = PackagePaths.fakeBin + ":/usr/bin:/bin"
@@ -166,13 +167,39 @@ final class ReliabilityWorld {
 
     var baseArguments: [String] { ["-c", configPath, "--run-dir", runDirectory, "--log-dir", logDirectory] }
 
+    /// Every run of `initialize` and `update` reports to Nagios through the fake send_nsca.
+    var nagiosArguments: [String] { ["-N", "nagios.example", "--send-nsca-config", root + "/send_nsca.cfg"] }
+
+    func arguments(_ arguments: [String]) -> [String] {
+        guard let action = arguments.first, ["initialize", "update"].contains(action) else { return baseArguments + arguments }
+        return baseArguments + nagiosArguments + arguments
+    }
+
+    /// The results the fake send_nsca received: (code, output), oldest first.
+    func nagiosResults() -> [(code: Int, output: String)] {
+        let text = (try? String(contentsOfFile: world + "/nsca.log", encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").compactMap { line in
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return nil }
+            return (object["code"] as? Int ?? -1, object["output"] as? String ?? "")
+        }
+    }
+
+    /// The last run sent exactly one result, with `code` (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).
+    func assertNagios(_ code: Int, after count: Int, prefix: String = "UPDATE backup/data: ",
+                      file: StaticString = #filePath, line: UInt = #line) {
+        let results = nagiosResults().dropFirst(count)
+        XCTAssertEqual(results.count, 1, "results sent: \(results.map(\.output))", file: file, line: line)
+        XCTAssertEqual(results.last?.code, code, "\(results.map(\.output))", file: file, line: line)
+        XCTAssertTrue(results.last?.output.hasPrefix(prefix) ?? false, "\(results.map(\.output))", file: file, line: line)
+    }
+
     func zettabee(_ arguments: String..., timeout: Double = 60, file: StaticString = #filePath, line: UInt = #line) throws -> ProcessOutcome {
         try TestProcess.run(
-            PackagePaths.zettabee, baseArguments + arguments, environment: environment, timeout: timeout, file: file, line: line)
+            PackagePaths.zettabee, self.arguments(arguments), environment: environment, timeout: timeout, file: file, line: line)
     }
 
     func start(_ arguments: String...) throws -> SignalledRun {
-        try SignalledRun(PackagePaths.zettabee, baseArguments + arguments, environment: environment)
+        try SignalledRun(PackagePaths.zettabee, self.arguments(arguments), environment: environment)
     }
 
     /// Initializes the standard pair, and checks it worked.
