@@ -386,10 +386,12 @@ public final class Replicator: @unchecked Sendable {
     func discardSourceSnapshot(_ snapshot: SnapshotName, reason: String) {
         guard !settings.dryRun else { return }
         log.info("destroying \(snapshot) on the source: \(reason)")
-        do {
-            try source.run(try ZFS.destroy([snapshot]))
+        // A sender torn down with the transfer may still hold the snapshot for a moment: `mutate`
+        // retries while zfs says the dataset is busy.
+        do throws(ActionError) {
+            try mutate(source, try destroyCommand(snapshot))
         } catch {
-            log.warn("could not destroy \(snapshot) on the source (the next run will): \(error)")
+            log.warn("could not destroy \(snapshot) on the source (the next run will): \(error.message)")
         }
     }
 
