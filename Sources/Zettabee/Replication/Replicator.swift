@@ -232,7 +232,9 @@ public final class Replicator: @unchecked Sendable {
                 send: SendSpecification(snapshot: sourceSnapshot, base: baseSnapshot),
                 receive: ReceiveSettings(force: force))
         } catch {
-            discardSourceSnapshot(sourceSnapshot, reason: "the transfer failed")
+            if !receivedDespiteFailure(snapshot) {
+                discardSourceSnapshot(sourceSnapshot, reason: "the transfer failed")
+            }
             throw error
         }
         if settings.dryRun {
@@ -379,6 +381,21 @@ public final class Replicator: @unchecked Sendable {
                 log.warn("could not destroy leftover \(record.snapshot): \(error.message)")
             }
         }
+    }
+
+    /// After a transfer that reported failure: whether the destination holds `snapshot` with the source's
+    /// GUID all the same (the receive committed, then something failed). The source snapshot must then
+    /// stay: the next update adopts it as the base, where destroying it would leave the destination with
+    /// a snapshot no incremental stream can follow.
+    func receivedDespiteFailure(_ snapshot: String) -> Bool {
+        guard !settings.dryRun,
+              let sourceState = try? readState(of: source, dataset: pair.source.dataset),
+              let destinationState = try? readState(of: destination, dataset: pair.destination.dataset),
+              let sent = sourceState.snapshot(named: snapshot), let received = destinationState.snapshot(named: snapshot),
+              sent.guid == received.guid
+        else { return false }
+        log.warn("the destination received \(snapshot) although the transfer failed; keeping it on the source for the next run to adopt")
+        return true
     }
 
     /// Best effort after a failed transfer: the run's new source snapshot is destroyed (the next run
