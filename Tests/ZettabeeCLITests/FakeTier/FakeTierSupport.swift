@@ -9,7 +9,7 @@ import Glibc
 /// configuration and run/log directories. zettabee runs as the built binary with `fixtures/fakebin`
 /// first on PATH; its local host is the simulated `backup`, and the fake ssh maps `src` to the
 /// simulated host `src`.
-final class FakeTierWorld {
+final class FakeTierWorld: Sendable {
     let directory: String
     let world: String
     let configPath: String
