@@ -59,17 +59,9 @@ public struct StageResult: Sendable {
         termination == .exited(0) && failedRemoteStage == nil
     }
 
-    /// The last non-empty line of `stderrTail`, or `nil` when it has none. zfs breaks some messages over
-    /// two lines (`cannot receive …: destination … has been modified` / `since most recent snapshot`):
-    /// such a continuation is joined to the `cannot …` line it completes.
+    /// The last non-empty line of `stderrTail`, or `nil` when it has none.
     public var lastStderrLine: String? {
-        let lines = stderrTail.split(separator: "\n", omittingEmptySubsequences: true)
-        guard let last = lines.last else { return nil }
-        if lines.count >= 2, lines[lines.count - 2].hasPrefix("cannot "), let first = last.first, first.isLowercase,
-           !last.hasPrefix("cannot "), !last.contains(": ") {
-            return "\(lines[lines.count - 2]) \(last)"
-        }
-        return String(last)
+        stderrTail.split(separator: "\n", omittingEmptySubsequences: true).last.map(String.init)
     }
 }
 
