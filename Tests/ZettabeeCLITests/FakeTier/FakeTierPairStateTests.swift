@@ -66,7 +66,7 @@ final class FakeTierPairStateTests: XCTestCase {
         let before = try world.pairState(source: "tank/data", destination: "backup/data")
 
         let refused = try world.zettabee("update", "backup/data")
-        world.expectFailure(refused, action: "update", destination: "backup/data", words: ["zfs receive", "destination backup/data has been modified since most recent snapshot"])
+        world.expectFailure(refused, action: "update", destination: "backup/data", words: ["destination backup/data has been modified since the base snapshot \(base)", "--force-rollback"])
         XCTAssertEqual(try world.pairState(source: "tank/data", destination: "backup/data"), before)
         XCTAssertTrue(try world.dataset("backup", "backup/data").modified, "not rolled back without consent")
 
@@ -74,7 +74,7 @@ final class FakeTierPairStateTests: XCTestCase {
         try world.expectSuccess(try world.zettabee("--force-rollback", "update", "backup/data"))
         let next = try world.expectSynchronized(fingerprint: fingerprint, source: "tank/data", destination: "backup/data")
         XCTAssertNotEqual(next, base)
-        XCTAssertEqual(try world.zfsCalls("receive", on: "backup").map(\.line), ["receive -F backup/data"])
+        XCTAssertEqual(try world.zfsCalls("receive", on: "backup").map(\.line), ["receive -F -s backup/data"])
         XCTAssertFalse(try world.dataset("backup", "backup/data").modified)
     }
 
@@ -110,15 +110,20 @@ final class FakeTierPairStateTests: XCTestCase {
         XCTAssertEqual(ssh.exitCode, 0, ssh.stderr)
         XCTAssertEqual(ssh.stderr, "")
         let sshLines = ssh.stdout.split(separator: "\n").map(String.init)
-        XCTAssertEqual(sshLines.count, 5, ssh.stdout)
+        XCTAssertEqual(sshLines.count, 9, ssh.stdout)
         let new = try XCTUnwrap(sshLines.first.flatMap { $0.range(of: "tank/a@")
             .map { String(sshLines[0][$0.upperBound...].prefix { $0 != "'" }) } })
         XCTAssertTrue(new.hasPrefix("zettabee.\(fingerprintA).") && new != baseA, new)
+        let tag = "zettabee.\(fingerprintA)"
         XCTAssertEqual(sshLines, [
             "ssh -o BatchMode=yes -- root@src 'zfs snapshot tank/a@\(new)'",
-            "ssh -o BatchMode=yes -- root@src '{ zfs send -i tank/a@\(baseA) tank/a@\(new); echo \"@zettabee-stage 0 $?\" >&2; } | zstd -c -q' | zstd -d -c -q | zfs receive backup/a",
+            "ssh -o BatchMode=yes -- root@src '{ zfs send -i tank/a@\(baseA) tank/a@\(new); echo \"@zettabee-stage 0 $?\" >&2; } | zstd -c -q' | zstd -d -c -q | zfs receive -s backup/a",
+            "zfs hold \(tag) backup/a@\(new)",
+            "ssh -o BatchMode=yes -- root@src 'zfs hold \(tag) tank/a@\(new)'",
             "zfs set zettabee:\(fingerprintA):lastsnap=\(new) backup/a",
             "ssh -o BatchMode=yes -- root@src 'zfs set zettabee:\(fingerprintA):lastsnap=\(new) tank/a'",
+            "zfs release \(tag) backup/a@\(baseA)",
+            "ssh -o BatchMode=yes -- root@src 'zfs release \(tag) tank/a@\(baseA)'",
             "ssh -o BatchMode=yes -- root@src 'zfs destroy tank/a@\(baseA)'",
         ])
 
@@ -126,9 +131,9 @@ final class FakeTierPairStateTests: XCTestCase {
         XCTAssertEqual(mbuffer.exitCode, 0, mbuffer.stderr)
         XCTAssertEqual(mbuffer.stderr, "")
         let mbufferLines = mbuffer.stdout.split(separator: "\n").map(String.init)
-        XCTAssertEqual(mbufferLines.count, 7, mbuffer.stdout)
+        XCTAssertEqual(mbufferLines.count, 11, mbuffer.stdout)
         XCTAssertTrue(mbufferLines[0].hasPrefix("ssh -o BatchMode=yes -- root@src 'zfs snapshot tank/b@zettabee.\(fingerprintB)."))
-        XCTAssertEqual(mbufferLines[1], "mbuffer -q -s 128k -I backup:\(port) | zfs receive backup/b")
+        XCTAssertEqual(mbufferLines[1], "mbuffer -q -s 128k -I backup:\(port) | zfs receive -s backup/b")
         XCTAssertEqual(mbufferLines[2], "# after port \(port) listens:")
         XCTAssertTrue(mbufferLines[3].contains("zfs send -i tank/b@\(baseB) tank/b@zettabee.\(fingerprintB)."), mbufferLines[3])
         XCTAssertTrue(mbufferLines[3].hasSuffix("| mbuffer -q -s 128k -R 20M -O backup:\(port)'"), mbufferLines[3])
@@ -147,11 +152,12 @@ final class FakeTierPairStateTests: XCTestCase {
         let outcome = try world.zettabee("-n", "initialize", "backup/data")
         XCTAssertEqual(outcome.exitCode, 0, outcome.stderr)
         let lines = outcome.stdout.split(separator: "\n").map(String.init)
-        XCTAssertEqual(lines.count, 4, outcome.stdout)
+        XCTAssertEqual(lines.count, 6, outcome.stdout)
         XCTAssertTrue(lines[0].hasPrefix("ssh -o BatchMode=yes -- root@src 'zfs snapshot tank/data@zettabee.\(fingerprint)."), lines[0])
         XCTAssertTrue(lines[1].hasSuffix("| lz4 -c -q' | lz4 -d -c -q | zfs receive -o readonly=on backup/data"), lines[1])
-        XCTAssertTrue(lines[2].hasPrefix("zfs set zettabee:\(fingerprint):lastsnap="), lines[2])
-        XCTAssertTrue(lines[2].contains("zettabee:fingerprint=\(fingerprint)"), lines[2])
+        XCTAssertTrue(lines[2].hasPrefix("zfs hold zettabee.\(fingerprint) backup/data@zettabee.\(fingerprint)."), lines[2])
+        XCTAssertTrue(lines[4].hasPrefix("zfs set zettabee:\(fingerprint):lastsnap="), lines[4])
+        XCTAssertTrue(lines[4].contains("zettabee:fingerprint=\(fingerprint)"), lines[4])
         XCTAssertEqual(try mutatingCalls(world).map(\.line), [])
         XCTAssertNil(try world.dump("backup").datasets["backup/data"])
         XCTAssertTrue(try world.dataset("src", "tank/data").snapshots.isEmpty)

@@ -229,6 +229,8 @@ struct FakeDataset: Decodable {
     var referenced: Int64
     var modified: Bool
     var snapshots: [FakeSnapshot]
+    /// What an interrupted `zfs receive -s` saved for resuming.
+    var partial: FakePartialReceive?
 
     func snapshot(_ name: String) -> FakeSnapshot? { snapshots.first { $0.name == name } }
     /// Snapshot names, oldest first.
@@ -237,6 +239,11 @@ struct FakeDataset: Decodable {
     var snapshotGUIDs: [String: UInt64] { Dictionary(uniqueKeysWithValues: snapshots.map { ($0.name, $0.guid) }) }
     /// A property as zfs reports it: set locally or by a receive.
     func property(_ name: String) -> String? { local[name] ?? received[name] }
+}
+
+struct FakePartialReceive: Decodable {
+    /// The full name of the snapshot being received, as on the source.
+    var toname: String
 }
 
 struct FakeSnapshot: Decodable, Equatable {
