@@ -1,3 +1,4 @@
+import CommandGraph
 /// Reads a zettabee configuration: one pair per line,
 ///
 ///     SRCHOST:POOL/FS  DSTHOST:POOL/FS  [key=value[,key=value...]]

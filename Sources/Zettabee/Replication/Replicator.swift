@@ -15,13 +15,16 @@ public struct ReplicationSettings: Sendable {
     public var environment: [String: String]
     /// Tear a transfer down when nothing moved for this many seconds (default: the pair's `stall`).
     public var stallTimeout: Double?
+    /// Told the run's phases and the transfer's progress (runstatus, progress bar).
+    public var observer: (any ReplicationObserver)?
     /// Told the pid of every transfer process as it starts (the lock records them).
     public var childStarted: (@Sendable (Int32) -> Void)?
 
     public init(
         files: PairFiles, sshConfig: String? = nil, dryRun: Bool = false, forceRollback: Bool = false,
-        environment: [String: String] = [:], stallTimeout: Double? = nil
+        environment: [String: String] = [:], stallTimeout: Double? = nil, observer: (any ReplicationObserver)? = nil
     ) {
+        self.observer = observer
         self.files = files
         self.sshConfig = sshConfig
         self.dryRun = dryRun
@@ -154,7 +157,8 @@ public final class Replicator: @unchecked Sendable {
 
     public func initialize() throws(ActionError) -> RunSummary {
         let started = now()
-        let (condition, sourceState, destinationState) = try assess(sourceExtra: ["quota"])
+        settings.observer?.phase("reading state", estimatedBytes: nil)
+        let (condition, sourceState, destinationState) = try assess(sourceExtra: ["quota", "referenced"])
         if case .synchronized(let base) = condition {
             throw ActionError("already initialized and synchronized (base \(base)); use update", nagios: .warning)
         }
@@ -175,6 +179,7 @@ public final class Replicator: @unchecked Sendable {
             received.append(try assignment("quota", quota))
         }
         let byReceive = destinationCapabilities.receivePropertyOverrides
+        settings.observer?.phase("snapshot", estimatedBytes: sourceState.value("referenced").flatMap { UInt64($0) })
         log.info("initialize: full send of \(pair.source.dataset)@\(snapshot)\(recursive ? " with descendants" : "") to \(pair.destination.dataset) over \(transportDescription)")
         try mutate(source, try snapshotCommand(pair.source.dataset, snapshot, recursive: recursive))
         let sourceSnapshot = try snapshotName(pair.source.dataset, snapshot)
@@ -201,6 +206,7 @@ public final class Replicator: @unchecked Sendable {
 
     public func update() throws(ActionError) -> RunSummary {
         let started = now()
+        settings.observer?.phase("reading state", estimatedBytes: nil)
         let sourceCapabilities = try capabilities(of: source, pool: pair.source.dataset.pool)
         let destinationCapabilities = try capabilities(of: destination, pool: pair.destination.dataset.pool)
         let resumable = sourceCapabilities.resumableReceive && destinationCapabilities.resumableReceive
@@ -232,6 +238,7 @@ public final class Replicator: @unchecked Sendable {
         let sourceSnapshot = try snapshotName(pair.source.dataset, snapshot)
         let baseSnapshot = try snapshotName(pair.source.dataset, base)
         let force = settings.forceRollback || pair.options.rollback
+        settings.observer?.phase("snapshot", estimatedBytes: nil)
         log.info("update: incremental send \(base) -> \(snapshot) of \(pair.source.dataset) to \(pair.destination.dataset) over \(transportDescription)\(force ? " (rollback allowed)" : "")\(resumable ? " (resumable)" : "")")
         try mutate(source, try snapshotCommand(pair.source.dataset, snapshot, recursive: recursive))
         let transfer: (bytes: UInt64, seconds: Double)
@@ -390,11 +397,14 @@ public final class Replicator: @unchecked Sendable {
         log.debug("transfer: \(rendered)")
         let receiver = receiverStage(of: lowered)
         let bytes = ByteCounter()
+        let observer = settings.observer
+        observer?.phase("transfer", estimatedBytes: nil)
         let options = RunOptions(
             stallTimeout: settings.stallTimeout ?? Double(pair.options.stallTimeout.seconds), environment: settings.environment,
             stderrLines: { [log] stage, line in log.debug("stage \(stage): \(line)") },
             progress: { sample in
                 if let io = sample.stages[receiver.pipeline][receiver.stage] { bytes.update(io.bytesRead) }
+                observer?.transferred(bytes: bytes.value, elapsed: sample.elapsed)
             },
             started: startedObserver())
         let started = Date()
@@ -455,6 +465,7 @@ public final class Replicator: @unchecked Sendable {
 
     /// Checks the destination now holds `snapshot` with the source snapshot's GUID.
     func verifyReceived(_ snapshot: String) throws(ActionError) {
+        settings.observer?.phase("verify", estimatedBytes: nil)
         let sourceState = try readState(of: source, dataset: pair.source.dataset)
         let destinationState = try readState(of: destination, dataset: pair.destination.dataset)
         guard let sent = sourceState.snapshot(named: snapshot) else {
