@@ -197,7 +197,7 @@ public final class Replicator: @unchecked Sendable {
         try moveBase(to: snapshot, from: nil, initial: true)
         let seconds = now().timeIntervalSince(started)
         if !settings.dryRun {
-            log.info("initialize done: base \(snapshot), \(transfer.bytes) bytes in \(format(seconds)) s (\(rate(transfer.bytes, transfer.seconds)))")
+            log.info("initialize done: base \(snapshot), \(volume(transfer)) in \(format(seconds)) s")
         }
         return RunSummary(action: "initialize", snapshot: settings.dryRun ? nil : snapshot, bytes: transfer.bytes, seconds: seconds)
     }
@@ -256,7 +256,7 @@ public final class Replicator: @unchecked Sendable {
         try moveBase(to: snapshot, from: base, initial: false)
         let seconds = now().timeIntervalSince(started)
         if !settings.dryRun {
-            log.info("update done: base \(snapshot), \(transfer.bytes) bytes in \(format(seconds)) s (\(rate(transfer.bytes, transfer.seconds)))")
+            log.info("update done: base \(snapshot), \(volume(transfer)) in \(format(seconds)) s")
         }
         return RunSummary(action: "update", snapshot: settings.dryRun ? nil : snapshot, bytes: transfer.bytes, seconds: seconds)
     }
@@ -695,6 +695,13 @@ final class ByteCounter: @unchecked Sendable {
 }
 
 func format(_ seconds: Double) -> String { String(format: "%.1f", seconds) }
+
+/// The transfer's size and speed for the log. The size comes from the receiver's read counter, sampled
+/// twice a second while it runs: a transfer shorter than that is "not measured", never "0 bytes".
+func volume(_ transfer: (bytes: UInt64, seconds: Double)) -> String {
+    guard transfer.bytes > 0 else { return "size not measured (shorter than a progress sample)" }
+    return "at least \(transfer.bytes) bytes (\(rate(transfer.bytes, transfer.seconds)))"
+}
 
 func rate(_ bytes: UInt64, _ seconds: Double) -> String {
     guard seconds > 0 else { return "-" }
