@@ -116,6 +116,8 @@ public struct ActionRunner {
                 files: files, sshConfig: options.sshConfigPath, dryRun: options.dryRun, forceRollback: options.forceRollback)
             let replicator = try Replicator(
                 pair: pair, settings: settings, executor: executor, log: log, dryRunOutput: terminal.out)
+            replicator.shareSourceConnection()
+            defer { replicator.source.closeSharedConnection() }
             _ = invocation.action == .initialize ? try replicator.initialize() : try replicator.update()
             return 0
         } catch {
