@@ -5,6 +5,9 @@
 #                                  a private sshd and a private nsca daemon on 127.0.0.1;
 #                                  writes DIR/env (sourceable) describing all of it
 #   scripts/realenv.sh stop DIR    undo everything start did (by pid), remove DIR; idempotent
+#   scripts/realenv.sh restart-sshd DIR
+#                                  start DIR's sshd again (same configuration and port) unless it
+#                                  runs; prints its pid and records it in DIR/env
 #
 # Requires root and /dev/fuse. Everything listens on 127.0.0.1 only. Nothing is written to
 # /root/.ssh or to system configuration.
@@ -270,13 +273,38 @@ cmd_stop() {
   rm -rf "$DIR"
 }
 
+cmd_restart_sshd() {
+  [ -n "${DIR:-}" ] || die "usage: $0 restart-sshd DIR"
+  [ -d "$DIR" ] || die "$DIR does not exist"
+  DIR=$(cd "$DIR" && pwd)
+  [ -e "$DIR/$MARKER" ] || die "$DIR was not made by realenv.sh start; not touching it"
+  local ZB_SSHD_PID='' ZB_SSH_PORT='' s="$DIR/ssh" pid
+  # shellcheck disable=SC1091
+  . "$DIR/env"
+  [ -n "$ZB_SSH_PORT" ] && [ -f "$s/sshd_config" ] || die "no sshd was started for $DIR"
+  if [ -n "$ZB_SSHD_PID" ] && pid_is "$ZB_SSHD_PID" sshd && port_listening "$ZB_SSH_PORT"; then
+    echo "$ZB_SSHD_PID"
+    return 0
+  fi
+  port_listening "$ZB_SSH_PORT" && die "port $ZB_SSH_PORT is taken by another process"
+  rm -f "$s/sshd.pid"
+  /usr/sbin/sshd -f "$s/sshd_config" -E "$s/sshd.log" || die "sshd did not start"
+  wait_for 10 test -s "$s/sshd.pid" || die "sshd wrote no pid file"
+  pid=$(cat "$s/sshd.pid")
+  wait_for 10 listening_by "$ZB_SSH_PORT" "$pid" || die "sshd ($pid) does not listen on $ZB_SSH_PORT"
+  record ZB_SSHD_PID "$pid"
+  wait_for 15 ssh -F "$DIR/ssh_config" src true || die "ssh -F $DIR/ssh_config src true failed"
+  echo "$pid"
+}
+
 main() {
   local cmd=${1:-}
   DIR=${2:-}
   case "$cmd" in
     start) cmd_start ;;
     stop) cmd_stop ;;
-    *) echo "usage: $0 start|stop DIR" >&2; exit 2 ;;
+    restart-sshd) cmd_restart_sshd ;;
+    *) echo "usage: $0 start|stop|restart-sshd DIR" >&2; exit 2 ;;
   esac
 }
 

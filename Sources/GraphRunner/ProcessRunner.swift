@@ -445,6 +445,7 @@ private final class GraphRun: @unchecked Sendable {
                 return (position, "\(shellQuotedCommand(stage.spec.display)): \(error.localizedDescription)")
             }
             lock.withLock { stage.pid = process.processIdentifier }
+            options.started?(stage.id, process.processIdentifier)
             stdinOfNext = stdinOfFollowing
         }
         return nil

@@ -15,12 +15,16 @@ public struct RunOptions: Sendable {
     public var stderrLines: (@Sendable (StageID, String) -> Void)?
     /// Called about every half second while the graph runs, from the thread that called `run`.
     public var progress: (@Sendable (ProgressSample) -> Void)?
+    /// Called with each child's pid as soon as it started (e.g. to record it, so that a later run can
+    /// clean up after a zettabee that was killed with SIGKILL).
+    public var started: (@Sendable (StageID, Int32) -> Void)?
 
     public init(
         timeout: Double? = nil, stallTimeout: Double? = nil, gracePeriod: Double = 5,
         environment: [String: String] = [:],
         stderrLines: (@Sendable (StageID, String) -> Void)? = nil,
-        progress: (@Sendable (ProgressSample) -> Void)? = nil
+        progress: (@Sendable (ProgressSample) -> Void)? = nil,
+        started: (@Sendable (StageID, Int32) -> Void)? = nil
     ) {
         self.timeout = timeout
         self.stallTimeout = stallTimeout
@@ -28,5 +32,6 @@ public struct RunOptions: Sendable {
         self.environment = environment
         self.stderrLines = stderrLines
         self.progress = progress
+        self.started = started
     }
 }

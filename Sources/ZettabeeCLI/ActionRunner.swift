@@ -103,6 +103,10 @@ public struct ActionRunner {
                     lock = acquired
                     if let stale {
                         log.warn("found a stale lock of pid \(stale.pid) (\(stale.action)); that run died, recovering")
+                        let leftovers = stale.children.compactMap { ProcessIdentity($0) }
+                        for process in Leftovers.terminate(leftovers) {
+                            log.warn("stopped process \(process.pid) left running by the dead run")
+                        }
                     }
                 }
             } catch {
@@ -112,8 +116,12 @@ public struct ActionRunner {
         defer { lock?.release() }
         log.info("\(actionName) started (pid \(getpid()))")
         do {
-            let settings = ReplicationSettings(
+            var settings = ReplicationSettings(
                 files: files, sshConfig: options.sshConfigPath, dryRun: options.dryRun, forceRollback: options.forceRollback)
+            let recorder = lock
+            settings.childStarted = { pid in
+                if let identity = ProcessIdentity.of(pid: pid) { recorder?.recordChild(identity.description) }
+            }
             let replicator = try Replicator(
                 pair: pair, settings: settings, executor: executor, log: log, dryRunOutput: terminal.out)
             replicator.shareSourceConnection()

@@ -161,7 +161,6 @@ final class CommandLineParserTests: XCTestCase {
             (["update", "b/a", "--jobs"], "Missing value for '--jobs <n>'"),
             (["--debug=yes", "update", "b/a"], "Option '--debug' does not take a value"),
             (["update"], "Missing expected argument '<destination>' for action 'update'"),
-            (["setup"], "Missing expected argument '<destination>' for action 'setup'"),
             (["initialize"], "Missing expected argument '<destination>' for action 'initialize'"),
             (["logfile"], "Missing expected argument '<destination>' for action 'logfile'"),
             (["runstatus"], "Missing expected argument '<destination>' for action 'runstatus'"),

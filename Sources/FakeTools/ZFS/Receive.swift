@@ -188,10 +188,35 @@ enum ReceiveCommand {
         if landing.skip || flags.dryRun {
             if outcome == "ok" || landing.skip { return }
         }
-        try ctx.store.mutate { state in
-            // The receive is no longer in flight, whatever happens next.
+        // The state is saved even when the receive fails: the in-flight marker goes, `-s` state stays.
+        let failure = try ctx.store.mutate { state -> Failure? in
             if state.datasets[fs]?.receiver == pid { state.datasets[fs]!.receiver = nil }
             if state.pendingCreates[fs] == pid { state.pendingCreates[fs] = nil }
+            var committed = state
+            do {
+                try settle(ctx, &committed, flags: flags, begin: begin, landing: landing, prefix: prefix, package: package,
+                           pruned: &pruned, outcome: outcome, got: got)
+                state = committed
+                return nil
+            } catch let failure as Failure {
+                if flags.resumable && !ctx.legacy && outcome != "ok" && outcome != "enospc" { state = committed }
+                return failure
+            }
+        }
+        if let failure { throw failure }
+        if flags.verbose {
+            let seconds = Date().timeIntervalSince(started)
+            let total = Int64(beginBytes) + got + Int64(endBytes)
+            let rate = Int64(Double(total) / max(seconds, 0.000001))
+            let modern = !ctx.legacy && ctx.version >= ZFSVersion(2, 2, 0)
+            let time = modern ? String(format: "%.2f", seconds) : "\(Int64(seconds.rounded(.up)))"
+            Out.out("received \(Human.size(total)) stream in \(time) seconds (\(Human.size(rate))/sec)\n")
+        }
+    }
+
+    /// Commits a verified substream, or turns a failed one into its error (saving `-s` state first).
+    static func settle(_ ctx: ZContext, _ state: inout HostState, flags: Flags, begin: StreamBegin, landing: Landing,
+                       prefix: String, package: PackageHeader?, pruned: inout Set<String>, outcome: String, got: Int64) throws {
             switch outcome {
             case "ok":
                 try commit(ctx, &state, flags: flags, begin: begin, landing: landing, prefix: prefix, package: package, pruned: &pruned)
@@ -210,15 +235,6 @@ enum ReceiveCommand {
                 if ctx.version < ZFSVersion(2, 0, 0) { throw Failure("\(prefix): checksum mismatch or incomplete stream") }
                 throw Failure(outcome == "truncated" ? "\(prefix): incomplete stream" : "\(prefix): checksum mismatch")
             }
-        }
-        if flags.verbose {
-            let seconds = Date().timeIntervalSince(started)
-            let total = Int64(beginBytes) + got + Int64(endBytes)
-            let rate = Int64(Double(total) / max(seconds, 0.000001))
-            let modern = !ctx.legacy && ctx.version >= ZFSVersion(2, 2, 0)
-            let time = modern ? String(format: "%.2f", seconds) : "\(Int64(seconds.rounded(.up)))"
-            Out.out("received \(Human.size(total)) stream in \(time) seconds (\(Human.size(rate))/sec)\n")
-        }
     }
 
     /// The destination checks, in OpenZFS's order (reference §A9).

@@ -9,7 +9,7 @@ public struct CommandFailure: Error, CustomStringConvertible, Sendable {
     public var command: String
     /// The runner's one-line account, e.g. `zfs get (zfs get …) failed: it exited with status 1: cannot open …`.
     public var runnerMessage: String
-    /// The last stderr line of the failing program, when it wrote one.
+    /// What the failing program said, as one line (zfs's two-line messages joined).
     public var lastStderrLine: String?
     /// The full stderr tail, for the log.
     public var stderrTail: String
@@ -90,7 +90,7 @@ public final class HostSession: @unchecked Sendable {
         // An ssh that could not connect exits 255 with ssh's own message: name the host then.
         return CommandFailure(
             host: host, command: rendered, runnerMessage: failure.description,
-            lastStderrLine: stage?.lastStderrLine, stderrTail: stage?.stderrTail ?? "", exitStatus: status,
+            lastStderrLine: stage.flatMap { ZFSErrorText.summary($0.stderrTail) } ?? stage?.lastStderrLine, stderrTail: stage?.stderrTail ?? "", exitStatus: status,
             interruptedBySignal: signal, commandLabel: command.label)
     }
 }

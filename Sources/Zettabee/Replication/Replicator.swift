@@ -15,6 +15,8 @@ public struct ReplicationSettings: Sendable {
     public var environment: [String: String]
     /// Tear a transfer down when nothing moved for this many seconds.
     public var stallTimeout: Double?
+    /// Told the pid of every transfer process as it starts (the lock records them).
+    public var childStarted: (@Sendable (Int32) -> Void)?
 
     public init(
         files: PairFiles, sshConfig: String? = nil, dryRun: Bool = false, forceRollback: Bool = false,
@@ -142,9 +144,9 @@ public final class Replicator: @unchecked Sendable {
     }
 
     /// Both sides and the pair's condition.
-    public func assess(extra: [String] = []) throws(ActionError) -> (PairCondition, source: DatasetState, destination: DatasetState) {
-        let sourceState = try readState(of: source, dataset: pair.source.dataset, extra: extra)
-        let destinationState = try readState(of: destination, dataset: pair.destination.dataset, extra: extra)
+    public func assess(sourceExtra: [String] = [], destinationExtra: [String] = []) throws(ActionError) -> (PairCondition, source: DatasetState, destination: DatasetState) {
+        let sourceState = try readState(of: source, dataset: pair.source.dataset, extra: sourceExtra)
+        let destinationState = try readState(of: destination, dataset: pair.destination.dataset, extra: destinationExtra)
         return (PairCondition.assess(pair: pair, source: sourceState, destination: destinationState), sourceState, destinationState)
     }
 
@@ -152,7 +154,7 @@ public final class Replicator: @unchecked Sendable {
 
     public func initialize() throws(ActionError) -> RunSummary {
         let started = now()
-        let (condition, sourceState, destinationState) = try assess(extra: ["quota"])
+        let (condition, sourceState, destinationState) = try assess(sourceExtra: ["quota"])
         if case .synchronized(let base) = condition {
             throw ActionError("already initialized and synchronized (base \(base)); use update", nagios: .warning)
         }
@@ -164,9 +166,7 @@ public final class Replicator: @unchecked Sendable {
                 "destination \(pair.destination.dataset) already exists (\(condition.stateName) \(reason(condition))); "
                     + "zettabee does not overwrite it: destroy or rename it first")
         }
-        let sourceCapabilities = try capabilities(of: source, pool: pair.source.dataset.pool)
         let destinationCapabilities = try capabilities(of: destination, pool: pair.destination.dataset.pool)
-        _ = sourceCapabilities
         let recursive = try hasChildren(pair.source.dataset)
         let snapshot = try newSnapshotName(avoiding: sourceState)
 
@@ -184,27 +184,28 @@ public final class Replicator: @unchecked Sendable {
                 send: SendSpecification(snapshot: sourceSnapshot, recursive: recursive),
                 receive: ReceiveSettings(resumable: false, setting: byReceive ? received : []))
         } catch {
-            discardSourceSnapshot(sourceSnapshot, reason: "the transfer failed")
+            discardSourceSnapshot(sourceSnapshot, reason: "the transfer failed", keepForResume: false)
             throw error
         }
-        if settings.dryRun {
-            if !byReceive { try setProperties(received, on: pair.destination.dataset, at: destination) }
-            try recordBase(snapshot, initial: true)
-            return RunSummary(action: "initialize", snapshot: nil, bytes: 0, seconds: 0)
-        }
-        try verifyReceived(snapshot)
+        if !settings.dryRun { try verifyReceived(snapshot) }
         if !byReceive { try setProperties(received, on: pair.destination.dataset, at: destination) }
-        try recordBase(snapshot, initial: true)
+        try moveBase(to: snapshot, from: nil, initial: true)
         let seconds = now().timeIntervalSince(started)
-        log.info("initialize done: base \(snapshot), \(transfer.bytes) bytes in \(format(seconds)) s (\(rate(transfer.bytes, transfer.seconds)))")
-        return RunSummary(action: "initialize", snapshot: snapshot, bytes: transfer.bytes, seconds: seconds)
+        if !settings.dryRun {
+            log.info("initialize done: base \(snapshot), \(transfer.bytes) bytes in \(format(seconds)) s (\(rate(transfer.bytes, transfer.seconds)))")
+        }
+        return RunSummary(action: "initialize", snapshot: settings.dryRun ? nil : snapshot, bytes: transfer.bytes, seconds: seconds)
     }
 
     // MARK: update
 
     public func update() throws(ActionError) -> RunSummary {
         let started = now()
-        var (condition, sourceState, destinationState) = try assess()
+        let sourceCapabilities = try capabilities(of: source, pool: pair.source.dataset.pool)
+        let destinationCapabilities = try capabilities(of: destination, pool: pair.destination.dataset.pool)
+        let resumable = sourceCapabilities.resumableReceive && destinationCapabilities.resumableReceive
+        let destinationExtra = destinationCapabilities.resumableReceive ? [PropertyName.receiveResumeToken.rawValue] : []
+        var (condition, sourceState, destinationState) = try assess(destinationExtra: destinationExtra)
         guard case .synchronized(var base) = condition else {
             if condition == .uninitialized {
                 throw ActionError("pair is not initialized; run: zettabee initialize \(pair.destination.dataset)")
@@ -215,37 +216,157 @@ public final class Replicator: @unchecked Sendable {
         // sides with the same GUID: adopt it instead of sending it again.
         if let adopted = newestCommonPairSnapshot(after: base, source: sourceState, destination: destinationState) {
             log.warn("a previous run received \(adopted) but did not record it; adopting it as the base")
-            try recordBase(adopted, initial: false)
+            try moveBase(to: adopted, from: base, initial: false)
             base = adopted
-            if !settings.dryRun { (condition, sourceState, destinationState) = try assess() }
+            if !settings.dryRun { (condition, sourceState, destinationState) = try assess(destinationExtra: destinationExtra) }
+        }
+        // An interrupted resumable receive: continue it, or give it up for good reasons.
+        if let token = destinationState.value(PropertyName.receiveResumeToken.rawValue) {
+            base = try resumeInterruptedReceive(
+                token: token, base: base, source: sourceState, destination: destinationState, sendSupportsResume: resumable)
+            if !settings.dryRun { (condition, sourceState, destinationState) = try assess(destinationExtra: destinationExtra) }
         }
         try discardLeftovers(after: base, source: sourceState, destination: destinationState)
+        let recursive = try hasChildren(pair.source.dataset)
         let snapshot = try newSnapshotName(avoiding: sourceState)
         let sourceSnapshot = try snapshotName(pair.source.dataset, snapshot)
         let baseSnapshot = try snapshotName(pair.source.dataset, base)
         let force = settings.forceRollback || pair.options.rollback
-        log.info("update: incremental send \(base) -> \(snapshot) of \(pair.source.dataset) to \(pair.destination.dataset) over \(transportDescription)\(force ? " (rollback allowed)" : "")")
-        try mutate(source, try snapshotCommand(pair.source.dataset, snapshot, recursive: false))
+        log.info("update: incremental send \(base) -> \(snapshot) of \(pair.source.dataset) to \(pair.destination.dataset) over \(transportDescription)\(force ? " (rollback allowed)" : "")\(resumable ? " (resumable)" : "")")
+        try mutate(source, try snapshotCommand(pair.source.dataset, snapshot, recursive: recursive))
         let transfer: (bytes: UInt64, seconds: Double)
         do {
             transfer = try runTransfer(
-                send: SendSpecification(snapshot: sourceSnapshot, base: baseSnapshot),
-                receive: ReceiveSettings(force: force))
+                send: SendSpecification(snapshot: sourceSnapshot, base: baseSnapshot, recursive: recursive),
+                receive: ReceiveSettings(force: force, resumable: resumable))
         } catch {
-            discardSourceSnapshot(sourceSnapshot, reason: "the transfer failed")
+            discardSourceSnapshot(sourceSnapshot, reason: "the transfer failed", keepForResume: resumable)
             throw error
         }
-        if settings.dryRun {
-            try recordBase(snapshot, initial: false)
-            try mutate(source, try destroyCommand(baseSnapshot))
-            return RunSummary(action: "update", snapshot: nil, bytes: 0, seconds: 0)
-        }
-        try verifyReceived(snapshot)
-        try recordBase(snapshot, initial: false)
-        try destroyOlderSourceSnapshots(than: snapshot)
+        if !settings.dryRun { try verifyReceived(snapshot) }
+        try moveBase(to: snapshot, from: base, initial: false)
         let seconds = now().timeIntervalSince(started)
-        log.info("update done: base \(snapshot), \(transfer.bytes) bytes in \(format(seconds)) s (\(rate(transfer.bytes, transfer.seconds)))")
-        return RunSummary(action: "update", snapshot: snapshot, bytes: transfer.bytes, seconds: seconds)
+        if !settings.dryRun {
+            log.info("update done: base \(snapshot), \(transfer.bytes) bytes in \(format(seconds)) s (\(rate(transfer.bytes, transfer.seconds)))")
+        }
+        return RunSummary(action: "update", snapshot: settings.dryRun ? nil : snapshot, bytes: transfer.bytes, seconds: seconds)
+    }
+
+    // MARK: the base
+
+    /// The hold tag that protects a pair's base snapshot on both sides.
+    var holdTag: HoldTag {
+        get throws(ActionError) {
+            do { return try HoldTag("zettabee.\(pair.fingerprint)") } catch { throw ActionError(error.description, nagios: .unknown) }
+        }
+    }
+
+    /// After `snapshot` is verified on both sides: holds it on both, records it as the base, releases
+    /// the old base's holds, and destroys the pair's older snapshots on the source.
+    func moveBase(to snapshot: String, from old: String?, initial: Bool) throws(ActionError) {
+        try hold(snapshot, on: destination, dataset: pair.destination.dataset)
+        try hold(snapshot, on: source, dataset: pair.source.dataset)
+        try recordBase(snapshot, initial: initial)
+        guard let old else { return }
+        release(old, on: destination, dataset: pair.destination.dataset)
+        release(old, on: source, dataset: pair.source.dataset)
+        if settings.dryRun {
+            try mutate(source, try destroyCommand(try snapshotName(pair.source.dataset, old)))
+        } else {
+            try destroyOlderSourceSnapshots(than: snapshot)
+        }
+    }
+
+    /// `zfs hold zettabee.<fp> ds@snapshot`. Already held is fine; a zfs without holds is logged.
+    func hold(_ snapshot: String, on session: HostSession, dataset: DatasetName) throws(ActionError) {
+        let command: Command
+        do { command = try ZFS.hold(try holdTag, on: [try dataset.snapshot(snapshot)]) } catch {
+            throw ActionError("\(error)", nagios: .unknown)
+        }
+        if settings.dryRun { return dryRunOutput(session.render(command)) }
+        let outcome = session.probe(command)
+        guard let failure = outcome.failure else { return }
+        if failure.stderrTail.contains("tag already exists") { return }
+        if ZFSUsageError.matches(stderr: failure.stderrTail, exitStatus: failure.exitStatus ?? -1) {
+            log.warn("holds are not supported on \(session.host); the base \(snapshot) is not protected there")
+            return
+        }
+        log.writeLines(.error, failure.stderrTail)
+        throw ActionError(failure, context: "holding the base")
+    }
+
+    /// `zfs release zettabee.<fp> ds@snapshot`, best effort: a missing hold or snapshot is fine.
+    func release(_ snapshot: String, on session: HostSession, dataset: DatasetName) {
+        guard let tag = try? holdTag, let name = try? dataset.snapshot(snapshot), let command = try? ZFS.release(tag, from: [name]) else {
+            return
+        }
+        if settings.dryRun { return dryRunOutput(session.render(command)) }
+        let outcome = session.probe(command)
+        guard let failure = outcome.failure else { return }
+        if failure.stderrTail.contains("no such tag") || failure.isMissingDataset { return }
+        log.warn("could not release the hold on \(name) on \(session.host): \(failure.description)")
+    }
+
+    // MARK: resuming
+
+    /// Where a failed resume is remembered, so that a resume failing the same way twice is given up.
+    var resumeRecordPath: String {
+        let directory = settings.files.runDirectory
+        return (directory.hasSuffix("/") ? directory : directory + "/") + "\(pair.fingerprint).resume"
+    }
+
+    /// Continues an interrupted `receive -s` with `send -t`. Gives the partial state up (`receive -A`)
+    /// when it cannot be ours or cannot be resumed: no matching source snapshot, a token zfs refuses,
+    /// or the same failure twice. Returns the base afterwards.
+    func resumeInterruptedReceive(
+        token: String, base: String, source sourceState: DatasetState, destination destinationState: DatasetState,
+        sendSupportsResume: Bool
+    ) throws(ActionError) -> String {
+        let baseTXG = sourceState.snapshot(named: base)?.createTXG ?? 0
+        let candidate = sourceState.snapshots.last {
+            $0.createTXG > baseTXG && PairSnapshotName.isSnapshot($0.snapshot, of: pair.fingerprint)
+                && destinationState.snapshot(named: $0.snapshot.name) == nil
+        }
+        guard sendSupportsResume, let candidate else {
+            try abortPartialReceive(
+                because: sendSupportsResume
+                    ? "the partial receive on \(pair.destination.dataset) matches no snapshot of this pair on the source"
+                    : "the source's zfs cannot resume sends")
+            return base
+        }
+        let tokenKey = String(token.prefix(80))
+        let previous = try? String(contentsOfFile: resumeRecordPath, encoding: .utf8)
+        log.info("resuming the interrupted receive of \(candidate.snapshot.name)")
+        do {
+            _ = try runTransfer(
+                send: SendSpecification(snapshot: candidate.snapshot, resumeToken: token),
+                receive: ReceiveSettings(resumable: true))
+        } catch {
+            let text = (error.details ?? "") + error.message
+            let refused = ["no longer exists", "no longer the same snapshot", "resume token is corrupt",
+                           "partially-complete state", "kernel modules must be upgraded", "does not match"]
+                .contains { text.contains($0) }
+            let record = tokenKey + "\n" + error.message
+            if refused || previous == record {
+                try abortPartialReceive(because: refused ? "zfs refused to resume: \(error.message)" : "the resume failed twice: \(error.message)")
+                try? FileManager.default.removeItem(atPath: resumeRecordPath)
+                return base
+            }
+            if !settings.dryRun { try? record.write(toFile: resumeRecordPath, atomically: true, encoding: .utf8) }
+            throw error
+        }
+        try? FileManager.default.removeItem(atPath: resumeRecordPath)
+        if settings.dryRun { return base }
+        try verifyReceived(candidate.snapshot.name)
+        try moveBase(to: candidate.snapshot.name, from: base, initial: false)
+        log.info("resumed receive completed: base \(candidate.snapshot.name)")
+        return candidate.snapshot.name
+    }
+
+    /// `zfs receive -A`: discards a partial receive, logging why.
+    func abortPartialReceive(because reason: String) throws(ActionError) {
+        log.warn("discarding the partial receive on \(pair.destination.dataset): \(reason)")
+        try mutate(destination, ZFS.abortResumableReceive(pair.destination.dataset))
     }
 
     // MARK: steps
@@ -272,7 +393,8 @@ public final class Replicator: @unchecked Sendable {
             stderrLines: { [log] stage, line in log.debug("stage \(stage): \(line)") },
             progress: { sample in
                 if let io = sample.stages[receiver.pipeline][receiver.stage] { bytes.update(io.bytesRead) }
-            })
+            },
+            started: startedObserver())
         let started = Date()
         do {
             _ = try executor.run(lowered, options: options)
@@ -282,10 +404,46 @@ public final class Replicator: @unchecked Sendable {
             log.writeLines(.error, failure.details)
             var signal: Int32?
             if case .interrupted(let number) = failure.kind { signal = number }
-            throw ActionError("transfer failed: \(failure.description)", nagios: .critical, details: failure.details, signal: signal)
+            let receiveSaid = failure.result.map { $0.stages[receiver.pipeline][receiver.stage].stderrTail } ?? ""
+            throw ActionError(
+                transferFailureMessage(failure, receiveSaid: receiveSaid, base: send.base), nagios: .critical,
+                details: failure.details, signal: signal)
         } catch {
             throw ActionError("transfer failed: \(error)")
         }
+    }
+
+    /// One line saying why a transfer failed, naming the cause where zfs's words are known.
+    func transferFailureMessage(_ failure: RunFailure, receiveSaid: String, base: SnapshotName?) -> String {
+        let destination = pair.destination.dataset
+        if receiveSaid.contains("has been modified") {
+            return "destination \(destination) has been modified since the base snapshot \(base?.name ?? "")"
+                + "; refusing to roll it back without --force-rollback or the pair option rollback=yes"
+        }
+        if receiveSaid.contains("does not match incremental source") || receiveSaid.contains("destination already exists") {
+            return "destination \(destination) has snapshots newer than the base \(base?.name ?? "") that this pair did not make"
+                + "; remove them, or allow a rollback with --force-rollback or rollback=yes"
+        }
+        if receiveSaid.contains("out of space") {
+            return "destination \(destination) is out of space: \(ZFSErrorText.summary(receiveSaid) ?? "out of space")"
+        }
+        switch failure.kind {
+        case .stageFailed(let id):
+            guard let stage = failure.result?.stages[id.pipeline][id.stage] else { break }
+            var name = stage.spec.label
+            if let (index, _) = stage.failedRemoteStage, stage.termination == .exited(0), index < stage.spec.remoteStageLabels.count {
+                name = stage.spec.remoteStageLabels[index] + " on \(pair.source.host)"
+            }
+            let said = ZFSErrorText.summary(stage.stderrTail) ?? "it \(stage.termination?.description ?? "did not end")"
+            return "transfer failed: \(name) failed: \(said)"
+        default: break
+        }
+        return "transfer failed: \(failure.description)"
+    }
+
+    func startedObserver() -> (@Sendable (StageID, Int32) -> Void)? {
+        guard let report = settings.childStarted else { return nil }
+        return { _, pid in report(pid) }
     }
 
     /// The local `zfs receive` stage: the last stage of the first pipeline.
@@ -383,8 +541,15 @@ public final class Replicator: @unchecked Sendable {
 
     /// Best effort after a failed transfer: the run's new source snapshot is destroyed (the next run
     /// would otherwise find and destroy it).
-    func discardSourceSnapshot(_ snapshot: SnapshotName, reason: String) {
+    func discardSourceSnapshot(_ snapshot: SnapshotName, reason: String, keepForResume: Bool) {
         guard !settings.dryRun else { return }
+        if keepForResume,
+            let state = try? readState(of: destination, dataset: pair.destination.dataset, extra: [PropertyName.receiveResumeToken.rawValue]),
+            state.value(PropertyName.receiveResumeToken.rawValue) != nil
+        {
+            log.info("keeping \(snapshot) on the source: the destination saved the partial receive for resuming")
+            return
+        }
         log.info("destroying \(snapshot) on the source: \(reason)")
         do {
             try source.run(try ZFS.destroy([snapshot]))

@@ -10,25 +10,39 @@ public struct LockHolder: Hashable, Sendable {
     public var started: Double
     /// The action the holder runs (`update`, `initialize`).
     public var action: String
+    /// The holder's child processes as `pid:starttime` (see `ProcessIdentity`), recorded as they started,
+    /// so that the run after a killed one can stop what it left running.
+    public var children: [String]
 
-    var fileText: String { "pid=\(pid)\nstarted=\(Int(started))\naction=\(action)\n" }
+    public init(pid: Int32, started: Double, action: String, children: [String] = []) {
+        self.pid = pid
+        self.started = started
+        self.action = action
+        self.children = children
+    }
+
+    var fileText: String {
+        "pid=\(pid)\nstarted=\(Int(started))\naction=\(action)\n" + children.map { "child=\($0)\n" }.joined()
+    }
 
     static func parse(_ text: String) -> LockHolder? {
         var fields: [String: String] = [:]
+        var children: [String] = []
         for line in text.split(separator: "\n") {
             guard let eq = line.firstIndex(of: "=") else { continue }
-            fields[String(line[..<eq])] = String(line[line.index(after: eq)...])
+            let key = String(line[..<eq]), value = String(line[line.index(after: eq)...])
+            if key == "child" { children.append(value) } else { fields[key] = value }
         }
         guard let pid = fields["pid"].flatMap({ Int32($0) }), let started = fields["started"].flatMap({ Double($0) })
         else { return nil }
-        return LockHolder(pid: pid, started: started, action: fields["action"] ?? "?")
+        return LockHolder(pid: pid, started: started, action: fields["action"] ?? "?", children: children)
     }
 }
 
 /// A pair's lock: `<run-dir>/<fp>.lck`, held with `flock` for as long as the run lives and recording the
 /// holder's pid, start time and action. The kernel drops the `flock` when the holder dies, so a lock file
 /// whose lock is free but which still names a holder was left by a run that was killed: it is *stale*.
-public final class PairLock {
+public final class PairLock: @unchecked Sendable {
     public enum Acquisition {
         /// Acquired. `staleHolder` is the killed run whose leftover file was found (and is now replaced).
         case acquired(PairLock, staleHolder: LockHolder?)
@@ -45,6 +59,8 @@ public final class PairLock {
 
     public let path: String
     private var fd: Int32
+    /// Guards `fd`: children are recorded from the runner's spawning thread.
+    private let guardLock = NSLock()
 
     private init(path: String, fd: Int32) {
         self.path = path
@@ -101,8 +117,20 @@ public final class PairLock {
         return text.isEmpty ? .free : .stale(LockHolder.parse(text))
     }
 
+    /// Adds a child process (`pid:starttime`) to the lock file.
+    public func recordChild(_ identity: String) {
+        guardLock.lock()
+        defer { guardLock.unlock() }
+        guard fd >= 0 else { return }
+        let line = Array("child=\(identity)\n".utf8)
+        lseek(fd, 0, SEEK_END)
+        _ = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+    }
+
     /// Ends the run's hold: the file is emptied and removed, then the lock dropped.
     public func release() {
+        guardLock.lock()
+        defer { guardLock.unlock() }
         guard fd >= 0 else { return }
         _ = ftruncate(fd, 0)
         unlink(path)

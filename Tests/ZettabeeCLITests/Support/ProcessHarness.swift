@@ -28,10 +28,10 @@ enum TestProcess {
         process.standardInput = stdin == nil ? FileHandle.nullDevice : input
         let exited = DispatchSemaphore(value: 0)
         process.terminationHandler = { _ in exited.signal() }
-        var stdoutData = Data(), stderrData = Data()
+        let stdoutData = DataBox(), stderrData = DataBox()
         let readers = DispatchGroup()
-        DispatchQueue.global().async(group: readers) { stdoutData = out.fileHandleForReading.readDataToEndOfFile() }
-        DispatchQueue.global().async(group: readers) { stderrData = err.fileHandleForReading.readDataToEndOfFile() }
+        DispatchQueue.global().async(group: readers) { stdoutData.set(out.fileHandleForReading.readDataToEndOfFile()) }
+        DispatchQueue.global().async(group: readers) { stderrData.set(err.fileHandleForReading.readDataToEndOfFile()) }
         try process.run()
         if let stdin {
             input.fileHandleForWriting.write(Data(stdin.utf8))
@@ -47,9 +47,17 @@ enum TestProcess {
         return ProcessOutcome(
             exitCode: process.terminationStatus,
             signaled: process.terminationReason == .uncaughtSignal,
-            stdout: String(decoding: stdoutData, as: UTF8.self),
-            stderr: String(decoding: stderrData, as: UTF8.self))
+            stdout: String(decoding: stdoutData.get(), as: UTF8.self),
+            stderr: String(decoding: stderrData.get(), as: UTF8.self))
     }
+}
+
+/// Bytes handed over from a reader thread.
+final class DataBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data = Data()
+    func set(_ value: Data) { lock.withLock { data = value } }
+    func get() -> Data { lock.withLock { data } }
 }
 
 /// Paths of the package being tested.

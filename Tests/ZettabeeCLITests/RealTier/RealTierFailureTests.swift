@@ -1,0 +1,149 @@
+import Foundation
+import XCTest
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Failures on the real stack. Each time: exit 1, one clear line on stderr, the base snapshot and
+/// the pair's properties intact on both sides, and once the cause is gone the next update succeeds.
+final class RealTierFailureTests: XCTestCase {
+    var env: RealEnvironment!
+
+    override func setUpWithError() throws {
+        env = try RealEnvironment.require()
+        try env.ensureSSHD()
+    }
+
+    override func tearDownWithError() throws {
+        // a test that stopped sshd must not leave the next one without it
+        try env?.ensureSSHD()
+    }
+
+    /// An initialized pair with real files, its base snapshot.
+    private func initializedPair(label: String, transport: RealTierTransport) throws -> (RealTierPair, String) {
+        let pair = try RealTierPair(env, label: label, transport: transport)
+        try pair.writeConfig()
+        try pair.createSource()
+        try pair.writer.populate()
+        let started = Date()
+        let initialize = try pair.zettabee(["initialize", pair.destinationArgument])
+        pair.assertSucceeded(initialize, "initialize (\(transport))")
+        guard initialize.exitCode == 0 else {
+            pair.cleanup()
+            throw RealTierError("initialize failed: \(initialize.stderr)")
+        }
+        let base = try pair.assertReplicated(destinationSnapshots: 1, previous: nil, window: started...Date())
+        return (pair, base)
+    }
+
+    /// sshd is down: update fails naming the source host, nothing changes; with sshd back the
+    /// next update succeeds.
+    func testRealTierUpdateWithSSHDStopped() throws {
+        let (pair, base) = try initializedPair(label: "nossh", transport: .ssh(compress: "none"))
+        defer { pair.cleanup() }
+        try pair.writer.change(round: 1)
+        let destinationBefore = try pair.destinationManifest()
+
+        try env.stopSSHD()
+        let failed = try pair.zettabee(["update", pair.destinationArgument], timeout: 120)
+        let reason = pair.assertOneLineError(failed, action: "update", mentioning: [pair.sourceHost])
+        XCTAssertTrue(["ssh", "connect", "refused"].contains { reason.lowercased().contains($0) },
+                      "the reason should say the ssh connection failed: \(reason)")
+        try env.ensureSSHD()
+
+        try pair.assertBaseIntact(base)
+        XCTAssertEqual(try pair.destinationManifest().differences(from: destinationBefore), [],
+                       "the destination changed although the update failed")
+
+        let started = Date()
+        let retry = try pair.zettabee(["update", pair.destinationArgument])
+        pair.assertSucceeded(retry, "update after sshd came back")
+        try pair.assertReplicated(destinationSnapshots: 2, previous: base, window: started...Date())
+    }
+
+    /// The local `mbuffer -I` receiver is killed in the middle of an incremental transfer (the
+    /// sender is rate-limited so that the transfer lasts): update fails, the destination is as
+    /// before, no transfer process is left behind; the next update succeeds.
+    func testRealTierMbufferReceiverKilledMidTransfer() throws {
+        let port = try TCP.freePort()
+        let (pair, base) = try initializedPair(label: "mbkill", transport: .mbuffer(port: port))
+        defer { pair.cleanup() }
+        try pair.writer.change(round: 1)
+        try pair.writer.random("bulk/large.bin", bytes: 24 << 20)
+        pair.extraOptions = ["rate=2M"]
+        try pair.writeConfig()
+        let destinationBefore = try pair.destinationManifest()
+
+        let update = try BackgroundProcess(
+            PackagePaths.zettabee, pair.commonArguments + ["update", pair.destinationArgument],
+            environment: env.processEnvironment)
+        var receiver: Int32?
+        let found = poll(timeout: 60) {
+            guard let listener = ProcTable.all().first(where: { isMbufferListener($0.arguments, port: port) })
+            else { return false }
+            // kill once data flows: a couple of MiB of the ~25 MiB have arrived
+            guard let read = ProcTable.bytesRead(pid: listener.pid), read >= 2 << 20 else { return false }
+            receiver = listener.pid
+            return kill(listener.pid, SIGKILL) == 0
+        }
+        let outcome = update.wait(timeout: 180)
+        XCTAssertTrue(found, "never saw a local mbuffer -I …:\(port) receive 2 MiB; update said: \(outcome.stderr)")
+        guard found else { return }
+        XCTAssertNotNil(receiver)
+        pair.assertOneLineError(outcome, action: "update",
+                                mentioning: ["mbuffer", "receive", "stream", "signal", "killed", "transfer"])
+
+        // nothing of the transfer is left running
+        let leftovers = { ProcTable.all().filter { $0.arguments.contains { $0.hasSuffix(":\(port)") } } }
+        XCTAssertTrue(poll(timeout: 15) { leftovers().isEmpty },
+                      "processes of the transfer left behind: \(leftovers().map { "\($0.pid) \($0.arguments)" })")
+
+        try pair.assertBaseIntact(base)
+        XCTAssertEqual(try pair.destinationManifest().differences(from: destinationBefore), [],
+                       "the destination changed although the update failed")
+
+        pair.extraOptions = []
+        try pair.writeConfig()
+        let started = Date()
+        let retry = try pair.zettabee(["update", pair.destinationArgument])
+        pair.assertSucceeded(retry, "update after the killed transfer")
+        try pair.assertReplicated(destinationSnapshots: 2, previous: base, window: started...Date())
+    }
+
+    /// A file is written on the destination between updates: update refuses, naming the
+    /// modification, and leaves the file and the base alone; `update --force-rollback` then rolls the
+    /// destination back and succeeds.
+    func testRealTierDestinationModifiedBetweenUpdates() throws {
+        let (pair, base) = try initializedPair(label: "dstmod", transport: .ssh(compress: "none"))
+        defer { pair.cleanup() }
+        try pair.writer.change(round: 1)
+
+        let intruder = "\(try pair.destinationMount)/written-on-the-destination.txt"
+        try env.zfs("set", "readonly=off", pair.destinationFS)
+        XCTAssertTrue(poll(timeout: 10) { FileManager.default.createFile(atPath: intruder, contents: Data("x\n".utf8)) },
+                      "could not write \(intruder) with readonly=off")
+        try env.zfs("set", "readonly=on", pair.destinationFS)
+
+        let failed = try pair.zettabee(["update", pair.destinationArgument])
+        pair.assertOneLineError(failed, action: "update", mentioning: ["modified"])
+        XCTAssertTrue(FileManager.default.fileExists(atPath: intruder),
+                      "the update removed the destination's change without --force-rollback")
+        try pair.assertBaseIntact(base)
+
+        let started = Date()
+        let forced = try pair.zettabee(["update", "--force-rollback", pair.destinationArgument])
+        pair.assertSucceeded(forced, "update --force-rollback")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: intruder), "the destination was not rolled back")
+        try pair.assertReplicated(destinationSnapshots: 2, previous: base, window: started...Date())
+        try pair.assertDestinationReadOnly()
+    }
+}
+
+/// `mbuffer … -I HOST:PORT …` (the listener), not the `-O` sender.
+func isMbufferListener(_ arguments: [String], port: Int) -> Bool {
+    guard let program = arguments.first, (program as NSString).lastPathComponent == "mbuffer",
+          let flag = arguments.firstIndex(of: "-I"), flag + 1 < arguments.count
+    else { return false }
+    return arguments[flag + 1].hasSuffix(":\(port)") || arguments[flag + 1] == "\(port)"
+}
