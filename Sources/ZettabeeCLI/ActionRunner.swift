@@ -39,7 +39,7 @@ public struct ActionRunner {
             terminal.out(files.logPath(for: pairs[0].fingerprint))
             return 0
         }
-        case .initialize, .update: return withPairs { pairs in replicate(pairs[0]) }
+        case .initialize, .update: return withPairs { pairs in options.all ? replicateAll(pairs) : replicate(pairs[0]) }
         case .status, .runstatus, .unlock, .purge, .check:
             return fail(nil, ActionError("action '\(invocation.action.rawValue)' is not available", exitCode: 2, nagios: .unknown))
         }

@@ -110,7 +110,7 @@ enum OptionSpec: CaseIterable {
     /// False for options reserved for actions still to come.
     var isAvailable: Bool {
         switch self {
-        case .config, .runDir, .logDir, .sshConfig, .dryRun, .debug, .verbose, .version, .help, .forceRollback: true
+        case .config, .runDir, .logDir, .sshConfig, .dryRun, .debug, .verbose, .version, .help, .forceRollback, .all, .jobs: true
         default: false
         }
     }
