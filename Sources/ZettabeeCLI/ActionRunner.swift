@@ -159,7 +159,7 @@ public struct ActionRunner {
             return 2
         }
         guard let destination = invocation.destination else {
-            if invocation.action.requiresDestination {
+            if invocation.action.requiresDestination && !options.all {
                 return fail(nil, ActionError("a destination is required", exitCode: 2, nagios: .unknown))
             }
             return body(pairs)
