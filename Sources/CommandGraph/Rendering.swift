@@ -44,20 +44,6 @@ public enum Rendering {
     /// is not UTF-8.
     static func describe(_ payload: [UInt8]) -> String {
         guard let text = String(validating: payload, as: UTF8.self) else { return "\(payload.count) bytes" }
-        var shown = ""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\n": shown += "\\n"
-            case "\t": shown += "\\t"
-            case "\\": shown += "\\\\"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7f {
-                    shown += "\\x" + String(scalar.value, radix: 16)
-                } else {
-                    shown.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return shown
+        return UntrustedText.escaped(text)
     }
 }

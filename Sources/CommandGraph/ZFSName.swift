@@ -20,25 +20,7 @@ public struct InvalidValue: Error, Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Shows a rejected value on one line, whatever it contains.
-    static func show(_ value: String) -> String {
-        var shown = ""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\n": shown += "\\n"
-            case "\t": shown += "\\t"
-            case "\r": shown += "\\r"
-            case "'": shown += "\\'"
-            case "\\": shown += "\\\\"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7f {
-                    shown += "\\x" + String(scalar.value, radix: 16)
-                } else {
-                    shown.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return "'" + (shown.count > 80 ? String(shown.prefix(77)) + "..." : shown) + "'"
-    }
+    static func show(_ value: String) -> String { UntrustedText.quoted(value) }
 }
 
 enum ZFSNameRules {

@@ -7,13 +7,13 @@ public enum Action: String, Sendable, CaseIterable {
     public var isAvailable: Bool {
         switch self {
         case .setup, .initialize, .update, .fingerprint, .logfile: true
-        case .status, .runstatus, .unlock, .purge, .check: false
+        case .status, .runstatus, .unlock, .purge, .check: true
         }
     }
 
-    /// `fingerprint` and `status` act on every pair when no destination is given; `setup` takes none.
+    /// `fingerprint`, `status` and `check` act on every pair when no destination is given; `setup` takes none.
     public var requiresDestination: Bool {
-        self != .fingerprint && self != .status && self != .setup
+        self != .fingerprint && self != .status && self != .check && self != .setup
     }
 
     /// One line for `--help`.
@@ -26,9 +26,9 @@ public enum Action: String, Sendable, CaseIterable {
         case .logfile: "Print the path of a pair's log file"
         case .status: "Show state and lag (every pair's without <destination>)"
         case .runstatus: "Follow a running transfer's progress"
-        case .unlock: "Remove a lock left behind by an interrupted run"
-        case .purge: "Destroy the pair's snapshots beyond its keep count"
-        case .check: "Report a pair's health for monitoring"
+        case .unlock: "Remove a lock left behind by a run that died"
+        case .purge: "Destroy the pair's snapshots beyond its keep count (-n lists them)"
+        case .check: "Nagios active check of a pair's health (every pair's without <destination>)"
         }
     }
 }

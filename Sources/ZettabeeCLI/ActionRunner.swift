@@ -40,8 +40,11 @@ public struct ActionRunner {
             return 0
         }
         case .initialize, .update: return withPairs { pairs in options.all ? replicateAll(pairs) : replicate(pairs[0]) }
-        case .status, .runstatus, .unlock, .purge, .check:
-            return fail(nil, ActionError("action '\(invocation.action.rawValue)' is not available", exitCode: 2, nagios: .unknown))
+        case .status: return withPairs { pairs in status(pairs) }
+        case .check: return check()
+        case .runstatus: return withPairs { pairs in runStatus(pairs[0]) }
+        case .unlock: return withPairs { pairs in unlock(pairs[0]) }
+        case .purge: return withPairs { pairs in purge(pairs[0]) }
         }
     }
 
@@ -77,107 +80,61 @@ public struct ActionRunner {
         return 0
     }
 
-    func replicate(_ pair: Pair) -> Int32 {
-        SignalTrap.install()
-        let log: PairLog
-        if options.dryRun {
-            log = PairLog(discardingFor: pair.fingerprint, mirror: options.verbose, debug: options.debug)
-        } else {
-            do {
-                log = try PairLog(
-                    path: files.logPath(for: pair.fingerprint), fingerprint: pair.fingerprint, debug: options.debug,
-                    mirror: options.verbose)
-            } catch {
-                return fail(pair, ActionError("\(error); run 'zettabee setup' first?"))
-            }
-        }
-        var lock: PairLock?
-        if !options.dryRun {
-            do {
-                switch try PairLock.acquire(path: files.lockPath(for: pair.fingerprint), action: actionName) {
-                case .busy(let holder):
-                    let who = holder.map { "pid \($0.pid), \($0.action) started \(Date(timeIntervalSince1970: $0.started))" } ?? "unknown holder"
-                    log.info("\(actionName) skipped: another run holds the lock (\(who))")
-                    return 0
-                case .acquired(let acquired, let stale):
-                    lock = acquired
-                    if let stale {
-                        log.warn("found a stale lock of pid \(stale.pid) (\(stale.action)); that run died, recovering")
-                        let leftovers = stale.children.compactMap { ProcessIdentity($0) }
-                        for process in Leftovers.terminate(leftovers) {
-                            log.warn("stopped process \(process.pid) left running by the dead run")
-                        }
-                    }
-                }
-            } catch {
-                return fail(pair, ActionError("\(error)"))
-            }
-        }
-        defer { lock?.release() }
-        log.info("\(actionName) started (pid \(getpid()))")
-        do {
-            var settings = ReplicationSettings(
-                files: files, sshConfig: options.sshConfigPath, dryRun: options.dryRun, forceRollback: options.forceRollback)
-            let recorder = lock
-            settings.childStarted = { pid in
-                if let identity = ProcessIdentity.of(pid: pid) { recorder?.recordChild(identity.description) }
-            }
-            let replicator = try Replicator(
-                pair: pair, settings: settings, executor: executor, log: log, dryRunOutput: terminal.out)
-            replicator.shareSourceConnection()
-            defer { replicator.source.closeSharedConnection() }
-            _ = invocation.action == .initialize ? try replicator.initialize() : try replicator.update()
-            return 0
-        } catch {
-            log.error("\(actionName) failed: \(error.message)")
-            if let details = error.details { log.writeLines(.debug, details) }
-            lock?.release()
-            if let signal = error.signal ?? SignalTrap.pendingSignal {
-                terminal.err("zettabee: error: \(actionName) \(pair.destination.dataset): \(error.message)")
-                return 128 + signal
-            }
-            return fail(pair, error)
-        }
-    }
-
     // MARK: helpers
 
     /// Loads the configuration and resolves the destination (all pairs when none is given and the
     /// action allows it), then runs `body`.
     func withPairs(_ body: ([Pair]) -> Int32) -> Int32 {
+        switch loadPairs() {
+        case .success(let pairs): return body(pairs)
+        case .failure(let error):
+            for line in error.message.split(separator: "\n") { terminal.err("zettabee: error: \(line)") }
+            return error.exitCode
+        }
+    }
+
+    /// The configured pairs the invocation names: the destination's pair, or all of them when the
+    /// action allows that. The error's message may span several lines (configuration errors).
+    func loadPairs() -> Result<[Pair], ActionError> {
         let text: String
         do {
             text = try String(contentsOfFile: options.configPath, encoding: .utf8)
         } catch {
-            return fail(nil, ActionError("cannot read configuration \(options.configPath): \(describe(error))", exitCode: 2, nagios: .unknown))
+            return .failure(ActionError(
+                "\(subject(nil)): cannot read configuration \(options.configPath): \(describe(error))", exitCode: 2,
+                nagios: .unknown))
         }
         let pairs: [Pair]
         do {
             pairs = try ConfigParser.parse(fileName: options.configPath, text: text)
         } catch {
-            for line in error.description.split(separator: "\n") { terminal.err("zettabee: error: \(line)") }
-            return 2
+            return .failure(ActionError(error.description, exitCode: 2, nagios: .unknown))
         }
         guard let destination = invocation.destination else {
             if invocation.action.requiresDestination && !options.all {
-                return fail(nil, ActionError("a destination is required", exitCode: 2, nagios: .unknown))
+                return .failure(ActionError("\(subject(nil)): a destination is required", exitCode: 2, nagios: .unknown))
             }
-            return body(pairs)
+            return .success(pairs)
         }
         do {
-            return body([try DestinationResolver.resolve(destination, in: pairs)])
+            return .success([try DestinationResolver.resolve(destination, in: pairs)])
         } catch {
-            return fail(nil, ActionError(error.description, exitCode: 2, nagios: .unknown))
+            return .failure(ActionError("\(subject(nil)): \(error.description)", exitCode: 2, nagios: .unknown))
         }
     }
 
-    /// Prints `zettabee: error: ACTION DEST: reason` and returns the error's exit code.
-    func fail(_ pair: Pair?, _ error: ActionError) -> Int32 {
+    /// `ACTION DEST`: how error lines name what failed.
+    func subject(_ pair: Pair?) -> String {
         var subject = actionName
         if let pair { subject += " \(pair.destination.dataset)" } else if let destination = invocation.destination {
             subject += " \(destination)"
         }
-        terminal.err("zettabee: error: \(subject): \(error.message)")
+        return subject
+    }
+
+    /// Prints `zettabee: error: ACTION DEST: reason` and returns the error's exit code.
+    func fail(_ pair: Pair?, _ error: ActionError) -> Int32 {
+        terminal.err("zettabee: error: \(subject(pair)): \(error.message)")
         return error.exitCode
     }
 

@@ -1,3 +1,4 @@
+import CommandGraph
 import Zettabee
 
 /// Parses `zettabee [options] <action> [<destination>]`.

@@ -1,3 +1,5 @@
+import Zettabee
+
 /// The options of one invocation, after flags, environment and defaults were combined.
 public struct Options: Hashable, Sendable {
     public static let defaultConfigPath = "/local/etc/zettabee/zettabee.cfg"
@@ -6,7 +8,7 @@ public struct Options: Hashable, Sendable {
 
     /// `-c, --config`, `ZETTABEE_CONFIG`.
     public var configPath = Options.defaultConfigPath
-    /// `--run-dir`, `ZETTABEE_RUN_DIR`: lock files.
+    /// `--run-dir`, `ZETTABEE_RUN_DIR`: lock, progress and last-run files.
     public var runDirectory = Options.defaultRunDirectory
     /// `--log-dir`, `ZETTABEE_LOG_DIR`: per-pair log files.
     public var logDirectory = Options.defaultLogDirectory
@@ -17,14 +19,13 @@ public struct Options: Hashable, Sendable {
     public var debug = false
     public var verbose = false
 
-    // Reserved: parsed now, used by actions still to come.
     /// `--full-status`
     public var fullStatus = false
     /// `-H`: status without headers, tab-separated.
     public var scriptedOutput = false
     /// `--json`
     public var json = false
-    /// `-N, --nagios HOST`: the Nagios host name results are reported under.
+    /// `-N, --nagios HOST`: the NSCA server results are sent to (reported for the destination host).
     public var nagiosHost: String?
     /// `--send-nsca PATH`
     public var sendNSCAPath: String?
@@ -110,15 +111,16 @@ enum OptionSpec: CaseIterable {
     /// False for options reserved for actions still to come.
     var isAvailable: Bool {
         switch self {
-        case .config, .runDir, .logDir, .sshConfig, .dryRun, .debug, .verbose, .version, .help, .forceRollback, .all, .jobs: true
-        default: false
+        case .config, .runDir, .logDir, .sshConfig, .dryRun, .debug, .verbose, .version, .help, .forceRollback: true
+        case .fullStatus, .scripted, .json, .nagios, .sendNSCA, .sendNSCAConfig, .nscaPort: true
+        case .all, .jobs: true
         }
     }
 
     var summary: String {
         switch self {
         case .config: "Configuration file (default \(Options.defaultConfigPath))"
-        case .runDir: "Directory for lock files (default \(Options.defaultRunDirectory))"
+        case .runDir: "Directory for lock, progress and last-run files (default \(Options.defaultRunDirectory))"
         case .logDir: "Directory for log files (default \(Options.defaultLogDirectory))"
         case .sshConfig: "ssh configuration file, passed to ssh as -F"
         case .dryRun: "Print the commands that would change state; run only reads"
@@ -126,13 +128,13 @@ enum OptionSpec: CaseIterable {
         case .verbose: "Mirror the pair's log to stderr"
         case .version: "Print the version and exit"
         case .help: "Print this help and exit"
-        case .fullStatus: "status: add fingerprint and mbuffer port"
-        case .scripted: "status: no header, tab-separated fields"
+        case .fullStatus: "status: add base snapshot, mbuffer port and fingerprint"
+        case .scripted: "status: no header, tab-separated fields, lag in seconds"
         case .json: "status: JSON output"
-        case .nagios: "Report results to Nagios under this host name"
-        case .sendNSCA: "send_nsca program"
-        case .sendNSCAConfig: "send_nsca configuration file"
-        case .nscaPort: "NSCA daemon port"
+        case .nagios: "Send each result with send_nsca to this NSCA server"
+        case .sendNSCA: "send_nsca program (default: send_nsca on PATH)"
+        case .sendNSCAConfig: "send_nsca configuration file (default \(NagiosSettings.defaultConfigFile))"
+        case .nscaPort: "NSCA server port (default: send_nsca's, 5667)"
         case .forceRollback: "update: roll the destination back even without rollback=yes"
         case .all: "Act on every configured pair"
         case .jobs: "With --all, how many pairs run at once"

@@ -53,6 +53,8 @@ final class ConfigParserTests: XCTestCase {
         XCTAssertEqual(pair.options.ssh.user, "root")
         XCTAssertEqual(pair.options.keep, 10)
         XCTAssertFalse(pair.options.rollback)
+        XCTAssertEqual(pair.options.stallTimeout, TimeSpan(seconds: 600))
+        XCTAssertEqual(try XCTUnwrap(parse("src:tank/a dst:backup/a stall=90s").first).options.stallTimeout, TimeSpan(seconds: 90))
     }
 
     func testPortAloneMeansMbufferAndSSHTransportTakesCompression() throws {
@@ -116,6 +118,8 @@ final class ConfigParserTests: XCTestCase {
             ("keep=0", "field 'keep': invalid value '0' (expected a whole number 1-10000)"),
             ("keep=+3", "field 'keep': invalid value '+3' (expected a whole number 1-10000)"),
             ("rollback=true", "field 'rollback': invalid value 'true' (expected yes or no)"),
+            ("stall=0", "field 'stall': invalid value '0' (expected at least 1 second)"),
+            ("stall=soon", "field 'stall': invalid value 'soon' (expected seconds, or a number with s, m, h or d such as 30m)"),
             ("port=", "field 'port': empty value"),
             ("port=1,rate=" + String(repeating: "9", count: 1025), "field 'rate': value longer than 1024 characters"),
         ]
@@ -126,7 +130,7 @@ final class ConfigParserTests: XCTestCase {
 
     func testUnknownKeyMissingEqualsAndRepeatedKey() {
         assertError("src:tank/a dst:backup/a prot=9090",
-                    "zettabee.cfg:1: field 'options': unknown key 'prot' (known keys: transport, port, sshport, sshkey, sshuser, wlag, clag, wrun, crun, compress, rate, buffer, keep, rollback)")
+                    "zettabee.cfg:1: field 'options': unknown key 'prot' (known keys: transport, port, sshport, sshkey, sshuser, wlag, clag, wrun, crun, compress, rate, buffer, keep, rollback, stall)")
         assertError("src:tank/a dst:backup/a rollback",
                     "zettabee.cfg:1: field 'options': invalid option 'rollback' (expected key=value)")
         assertError("src:tank/a dst:backup/a port=9090,port=9091",
@@ -239,7 +243,7 @@ final class ConfigParserTests: XCTestCase {
             "zettabee.cfg:1: field 'port': invalid value 'abc' (expected a TCP port 1-65535)",
             "zettabee.cfg:1: field 'wlag': invalid value 'x' (expected seconds, or a number with s, m, h or d such as 30m)",
             "zettabee.cfg:4: field 'source': invalid value 'tank/c' (expected HOST:POOL/FS, the host is missing)",
-            "zettabee.cfg:4: field 'options': unknown key 'bogus' (known keys: transport, port, sshport, sshkey, sshuser, wlag, clag, wrun, crun, compress, rate, buffer, keep, rollback)",
+            "zettabee.cfg:4: field 'options': unknown key 'bogus' (known keys: transport, port, sshport, sshkey, sshuser, wlag, clag, wrun, crun, compress, rate, buffer, keep, rollback, stall)",
         ])
     }
 

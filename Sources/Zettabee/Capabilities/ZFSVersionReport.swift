@@ -1,3 +1,4 @@
+import CommandGraph
 /// An OpenZFS release number, e.g. 2.2.2.
 public struct ZFSVersion: Hashable, Sendable, Comparable, CustomStringConvertible {
     public var major: Int

@@ -1,3 +1,4 @@
+import CommandGraph
 /// Reads a zettabee configuration: one pair per line,
 ///
 ///     SRCHOST:POOL/FS  DSTHOST:POOL/FS  [key=value[,key=value...]]
@@ -126,7 +127,7 @@ private struct LineParser {
 /// Parses the options fields of a line into `PairOptions`.
 private enum OptionsParser {
     enum Key: String, CaseIterable {
-        case transport, port, sshport, sshkey, sshuser, wlag, clag, wrun, crun, compress, rate, buffer, keep, rollback
+        case transport, port, sshport, sshkey, sshuser, wlag, clag, wrun, crun, compress, rate, buffer, keep, rollback, stall
     }
 
     static let maximumValueLength = 1024
@@ -199,6 +200,10 @@ private enum OptionsParser {
                     options.keep = keep
                 } else {
                     line.invalid("keep", value, "expected a whole number 1-\(maximumKeep)")
+                }
+            case .stall:
+                if let span = timeSpan(value, key: key, line: &line) {
+                    if span.seconds >= 1 { options.stallTimeout = span } else { line.invalid("stall", value, "expected at least 1 second") }
                 }
             case .rollback:
                 switch value {

@@ -1,3 +1,4 @@
+import CommandGraph
 /// Finds the pair a user means by `<destination>` on the command line: `host:pool/fs`,
 /// `pool/fs`, or the filesystem's last path component when that names one pair only.
 public enum DestinationResolver {

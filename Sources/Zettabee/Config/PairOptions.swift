@@ -75,6 +75,10 @@ public struct PairOptions: Hashable, Sendable {
     public var keep: Int
     /// Whether `update` may roll the destination back (`zfs receive -F`) when it was modified.
     public var rollback: Bool
+    /// A transfer in which nothing moved for this long is torn down (`stall=`).
+    public var stallTimeout: TimeSpan = PairOptions.defaultStallTimeout
+
+    public static let defaultStallTimeout = TimeSpan(seconds: 600)
 
     public static let defaultKeep = 10
 

@@ -26,6 +26,8 @@ public struct CommandFailure: Error, CustomStringConvertible, Sendable {
     }
 
     var commandLabel: String
+    /// What the command printed on stdout before it failed.
+    public var capturedStdout = ""
 
     /// True when zfs said the dataset does not exist.
     public var isMissingDataset: Bool {
@@ -88,10 +90,12 @@ public final class HostSession: @unchecked Sendable {
         var status: Int32?
         if case .exited(let code)? = stage?.termination { status = code }
         // An ssh that could not connect exits 255 with ssh's own message: name the host then.
-        return CommandFailure(
+        var result = CommandFailure(
             host: host, command: rendered, runnerMessage: failure.description,
             lastStderrLine: stage.flatMap { ZFSErrorText.summary($0.stderrTail) } ?? stage?.lastStderrLine, stderrTail: stage?.stderrTail ?? "", exitStatus: status,
             interruptedBySignal: signal, commandLabel: command.label)
+        result.capturedStdout = failure.result?.capturedText(0) ?? ""
+        return result
     }
 }
 

@@ -13,15 +13,18 @@ public struct ReplicationSettings: Sendable {
     public var forceRollback: Bool
     /// Variables for every child process on top of zettabee's environment.
     public var environment: [String: String]
-    /// Tear a transfer down when nothing moved for this many seconds.
+    /// Tear a transfer down when nothing moved for this many seconds (default: the pair's `stall`).
     public var stallTimeout: Double?
+    /// Told the run's phases and the transfer's progress (runstatus, progress bar).
+    public var observer: (any ReplicationObserver)?
     /// Told the pid of every transfer process as it starts (the lock records them).
     public var childStarted: (@Sendable (Int32) -> Void)?
 
     public init(
         files: PairFiles, sshConfig: String? = nil, dryRun: Bool = false, forceRollback: Bool = false,
-        environment: [String: String] = [:], stallTimeout: Double? = 600
+        environment: [String: String] = [:], stallTimeout: Double? = nil, observer: (any ReplicationObserver)? = nil
     ) {
+        self.observer = observer
         self.files = files
         self.sshConfig = sshConfig
         self.dryRun = dryRun
@@ -154,7 +157,8 @@ public final class Replicator: @unchecked Sendable {
 
     public func initialize() throws(ActionError) -> RunSummary {
         let started = now()
-        let (condition, sourceState, destinationState) = try assess(sourceExtra: ["quota"])
+        settings.observer?.phase("reading state", estimatedBytes: nil)
+        let (condition, sourceState, destinationState) = try assess(sourceExtra: ["quota", "referenced"])
         if case .synchronized(let base) = condition {
             throw ActionError("already initialized and synchronized (base \(base)); use update", nagios: .warning)
         }
@@ -175,6 +179,7 @@ public final class Replicator: @unchecked Sendable {
             received.append(try assignment("quota", quota))
         }
         let byReceive = destinationCapabilities.receivePropertyOverrides
+        settings.observer?.phase("snapshot", estimatedBytes: sourceState.value("referenced").flatMap { UInt64($0) })
         log.info("initialize: full send of \(pair.source.dataset)@\(snapshot)\(recursive ? " with descendants" : "") to \(pair.destination.dataset) over \(transportDescription)")
         try mutate(source, try snapshotCommand(pair.source.dataset, snapshot, recursive: recursive))
         let sourceSnapshot = try snapshotName(pair.source.dataset, snapshot)
@@ -201,6 +206,7 @@ public final class Replicator: @unchecked Sendable {
 
     public func update() throws(ActionError) -> RunSummary {
         let started = now()
+        settings.observer?.phase("reading state", estimatedBytes: nil)
         let sourceCapabilities = try capabilities(of: source, pool: pair.source.dataset.pool)
         let destinationCapabilities = try capabilities(of: destination, pool: pair.destination.dataset.pool)
         let resumable = sourceCapabilities.resumableReceive && destinationCapabilities.resumableReceive
@@ -232,6 +238,7 @@ public final class Replicator: @unchecked Sendable {
         let sourceSnapshot = try snapshotName(pair.source.dataset, snapshot)
         let baseSnapshot = try snapshotName(pair.source.dataset, base)
         let force = settings.forceRollback || pair.options.rollback
+        settings.observer?.phase("snapshot", estimatedBytes: nil)
         log.info("update: incremental send \(base) -> \(snapshot) of \(pair.source.dataset) to \(pair.destination.dataset) over \(transportDescription)\(force ? " (rollback allowed)" : "")\(resumable ? " (resumable)" : "")")
         try mutate(source, try snapshotCommand(pair.source.dataset, snapshot, recursive: recursive))
         let transfer: (bytes: UInt64, seconds: Double)
@@ -240,7 +247,9 @@ public final class Replicator: @unchecked Sendable {
                 send: SendSpecification(snapshot: sourceSnapshot, base: baseSnapshot, recursive: recursive),
                 receive: ReceiveSettings(force: force, resumable: resumable))
         } catch {
-            discardSourceSnapshot(sourceSnapshot, reason: "the transfer failed", keepForResume: resumable)
+            if !receivedDespiteFailure(snapshot) {
+                discardSourceSnapshot(sourceSnapshot, reason: "the transfer failed", keepForResume: resumable)
+            }
             throw error
         }
         if !settings.dryRun { try verifyReceived(snapshot) }
@@ -388,11 +397,14 @@ public final class Replicator: @unchecked Sendable {
         log.debug("transfer: \(rendered)")
         let receiver = receiverStage(of: lowered)
         let bytes = ByteCounter()
+        let observer = settings.observer
+        observer?.phase("transfer", estimatedBytes: nil)
         let options = RunOptions(
-            stallTimeout: settings.stallTimeout, environment: settings.environment,
+            stallTimeout: settings.stallTimeout ?? Double(pair.options.stallTimeout.seconds), environment: settings.environment,
             stderrLines: { [log] stage, line in log.debug("stage \(stage): \(line)") },
             progress: { sample in
                 if let io = sample.stages[receiver.pipeline][receiver.stage] { bytes.update(io.bytesRead) }
+                observer?.transferred(bytes: bytes.value, elapsed: sample.elapsed)
             },
             started: startedObserver())
         let started = Date()
@@ -453,6 +465,7 @@ public final class Replicator: @unchecked Sendable {
 
     /// Checks the destination now holds `snapshot` with the source snapshot's GUID.
     func verifyReceived(_ snapshot: String) throws(ActionError) {
+        settings.observer?.phase("verify", estimatedBytes: nil)
         let sourceState = try readState(of: source, dataset: pair.source.dataset)
         let destinationState = try readState(of: destination, dataset: pair.destination.dataset)
         guard let sent = sourceState.snapshot(named: snapshot) else {
@@ -539,6 +552,21 @@ public final class Replicator: @unchecked Sendable {
         }
     }
 
+    /// After a transfer that reported failure: whether the destination holds `snapshot` with the source's
+    /// GUID all the same (the receive committed, then something failed). The source snapshot must then
+    /// stay: the next update adopts it as the base, where destroying it would leave the destination with
+    /// a snapshot no incremental stream can follow.
+    func receivedDespiteFailure(_ snapshot: String) -> Bool {
+        guard !settings.dryRun,
+              let sourceState = try? readState(of: source, dataset: pair.source.dataset),
+              let destinationState = try? readState(of: destination, dataset: pair.destination.dataset),
+              let sent = sourceState.snapshot(named: snapshot), let received = destinationState.snapshot(named: snapshot),
+              sent.guid == received.guid
+        else { return false }
+        log.warn("the destination received \(snapshot) although the transfer failed; keeping it on the source for the next run to adopt")
+        return true
+    }
+
     /// Best effort after a failed transfer: the run's new source snapshot is destroyed (the next run
     /// would otherwise find and destroy it).
     func discardSourceSnapshot(_ snapshot: SnapshotName, reason: String, keepForResume: Bool) {
@@ -551,10 +579,12 @@ public final class Replicator: @unchecked Sendable {
             return
         }
         log.info("destroying \(snapshot) on the source: \(reason)")
-        do {
-            try source.run(try ZFS.destroy([snapshot]))
+        // A sender torn down with the transfer may still hold the snapshot for a moment: `mutate`
+        // retries while zfs says the dataset is busy.
+        do throws(ActionError) {
+            try mutate(source, try destroyCommand(snapshot))
         } catch {
-            log.warn("could not destroy \(snapshot) on the source (the next run will): \(error)")
+            log.warn("could not destroy \(snapshot) on the source (the next run will): \(error.message)")
         }
     }
 

@@ -51,7 +51,7 @@ public final class PairLock: @unchecked Sendable {
     }
 
     /// What a lock file says when nobody is trying to take it.
-    public enum Inspection: Equatable {
+    public enum Inspection: Equatable, Sendable {
         case free
         case held(LockHolder?)
         case stale(LockHolder?)

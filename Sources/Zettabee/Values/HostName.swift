@@ -1,3 +1,4 @@
+import CommandGraph
 /// A host name or IP address as ssh takes it: letters, digits, `.`, `-`, `_`, never a leading
 /// `-` (ssh would read it as an option); an IPv6 address is written in brackets in the
 /// configuration (`[2001:db8::1]:tank/fs`) and held here without them.

@@ -1,3 +1,4 @@
+import CommandGraph
 /// A pool's on-disk version, from `zpool get -H -o value version POOL`.
 public enum PoolVersion: Hashable, Sendable {
     /// `-` (or 5000): the pool uses feature flags.

@@ -1,3 +1,4 @@
+import CommandGraph
 /// Output of `zfs`/`zpool` that is not what zettabee asked for: which command, which line, what
 /// was wrong. Parsers return this for anything unexpected; they never trap.
 public struct ZFSOutputError: Error, Hashable, Sendable, CustomStringConvertible {

@@ -23,6 +23,8 @@ final class RealTierFailureTests: XCTestCase {
     /// An initialized pair with real files, its base snapshot.
     private func initializedPair(label: String, transport: RealTierTransport) throws -> (RealTierPair, String) {
         let pair = try RealTierPair(env, label: label, transport: transport)
+        let setup = try pair.zettabee(["setup"], timeout: 30)
+        XCTAssertEqual(setup.exitCode, 0, "setup: \(setup.stderr)")
         try pair.writeConfig()
         try pair.createSource()
         try pair.writer.populate()
@@ -82,13 +84,13 @@ final class RealTierFailureTests: XCTestCase {
         let found = poll(timeout: 60) {
             guard let listener = ProcTable.all().first(where: { isMbufferListener($0.arguments, port: port) })
             else { return false }
-            // kill once data flows: a couple of MiB of the ~25 MiB have arrived
-            guard let read = ProcTable.bytesRead(pid: listener.pid), read >= 2 << 20 else { return false }
+            // kill once data flows: a couple of MiB of the ~25 MiB have passed through it
+            guard let passed = ProcTable.bytesWritten(pid: listener.pid), passed >= 2 << 20 else { return false }
             receiver = listener.pid
             return kill(listener.pid, SIGKILL) == 0
         }
         let outcome = update.wait(timeout: 180)
-        XCTAssertTrue(found, "never saw a local mbuffer -I …:\(port) receive 2 MiB; update said: \(outcome.stderr)")
+        XCTAssertTrue(found, "never saw a local mbuffer -I …:\(port) pass 2 MiB on; update said: \(outcome.stderr)")
         guard found else { return }
         XCTAssertNotNil(receiver)
         pair.assertOneLineError(outcome, action: "update",
@@ -127,15 +129,17 @@ final class RealTierFailureTests: XCTestCase {
 
         let failed = try pair.zettabee(["update", pair.destinationArgument])
         pair.assertOneLineError(failed, action: "update", mentioning: ["modified"])
+        try env.remount(pair.destinationFS)  // zfs-fuse: fresh lookups (see destinationManifest)
         XCTAssertTrue(FileManager.default.fileExists(atPath: intruder),
                       "the update removed the destination's change without --force-rollback")
         try pair.assertBaseIntact(base)
 
         let started = Date()
-        let forced = try pair.zettabee(["update", "--force-rollback", pair.destinationArgument])
+        let forced = try pair.zettabee(["--force-rollback", "update", pair.destinationArgument])
         pair.assertSucceeded(forced, "update --force-rollback")
-        XCTAssertFalse(FileManager.default.fileExists(atPath: intruder), "the destination was not rolled back")
+        // also remounts the destination, then compares it with the source
         try pair.assertReplicated(destinationSnapshots: 2, previous: base, window: started...Date())
+        XCTAssertFalse(FileManager.default.fileExists(atPath: intruder), "the destination was not rolled back")
         try pair.assertDestinationReadOnly()
     }
 }

@@ -103,7 +103,17 @@ final class RealTierPair {
     var destinationMount: String { get throws { try env.mountpoint(of: destinationFS) } }
 
     func sourceManifest() throws -> TreeManifest { try TreeManifest.of(sourceMount, in: env) }
-    func destinationManifest() throws -> TreeManifest { try TreeManifest.of(try destinationMount, in: env) }
+
+    /// The destination's tree as mounted. zfs-fuse does not refresh its cached lookups after a
+    /// receive into a mounted filesystem (entries the receive replaced then fail with ENOENT,
+    /// `readlink` included, until the next mount), so the destination must be mounted and is
+    /// remounted first; an unmount and mount of a read-only filesystem changes nothing in it.
+    func destinationManifest(file: StaticString = #filePath, line: UInt = #line) throws -> TreeManifest {
+        XCTAssertEqual(try env.property("mounted", of: destinationFS), "yes", "the destination is not mounted",
+                       file: file, line: line)
+        try env.remount(destinationFS)
+        return try TreeManifest.of(try destinationMount, in: env)
+    }
 
     /// zettabee's snapshots of this pair on `dataset`, oldest first.
     func pairSnapshots(of dataset: String) throws -> [String] {
@@ -111,6 +121,15 @@ final class RealTierPair {
     }
 
     func cleanup() {
+        // zettabee holds the base on both sides (tag zettabee.<fp>): release before destroying
+        for dataset in [destinationFS, sourceFS] {
+            for snapshot in (try? env.snapshots(of: dataset)) ?? [] {
+                let name = "\(dataset)@\(snapshot)"
+                if let refs = try? env.property("userrefs", of: name), refs != "0" {
+                    _ = try? env.run("zfs", ["release", "zettabee.\(fingerprint)", name], timeout: 30)
+                }
+            }
+        }
         env.destroy(destinationFS)
         env.destroy(sourceFS)
         try? FileManager.default.removeItem(atPath: scratch)

@@ -158,6 +158,18 @@ struct RealEnvironment {
         if !succeeded { XCTFail("could not destroy \(dataset): \(last)") }
     }
 
+    /// `zfs unmount` and `zfs mount`, the unmount retried while zfs-fuse calls the dataset busy.
+    func remount(_ dataset: String) throws {
+        var last = ""
+        let unmounted = poll(timeout: 20, interval: 0.2) {
+            let outcome = try run("zfs", ["unmount", dataset], timeout: 60)
+            last = outcome.stderr
+            return outcome.exitCode == 0
+        }
+        guard unmounted else { throw RealTierError("zfs unmount \(dataset): \(last)") }
+        try zfs("mount", dataset)
+    }
+
     // MARK: sshd
 
     /// Stops the harness's sshd (by pid), waiting until its port no longer listens.
@@ -259,11 +271,12 @@ enum ProcTable {
         }
     }
 
-    /// Bytes the process has read so far (`rchar` of /proc/PID/io).
-    static func bytesRead(pid: Int32) -> Int? {
+    /// Bytes the process has written so far with write(2) and friends (`wchar` of /proc/PID/io;
+    /// an mbuffer listener's socket input is not counted in `rchar`, its output pipe is in `wchar`).
+    static func bytesWritten(pid: Int32) -> Int? {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/io", encoding: .utf8) else { return nil }
-        for line in text.split(separator: "\n") where line.hasPrefix("rchar:") {
-            return Int(line.dropFirst("rchar:".count).trimmingCharacters(in: .whitespaces))
+        for line in text.split(separator: "\n") where line.hasPrefix("wchar:") {
+            return Int(line.dropFirst("wchar:".count).trimmingCharacters(in: .whitespaces))
         }
         return nil
     }

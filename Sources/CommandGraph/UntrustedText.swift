@@ -2,13 +2,20 @@
 /// escaped, long values cut, so a hostile value can neither forge lines nor flood a log.
 public enum UntrustedText {
     public static func quoted(_ value: some StringProtocol, limit: Int = 80) -> String {
+        let shown = escaped(value, escapingQuotes: true)
+        return "'" + (shown.count > limit ? String(shown.prefix(limit - 3)) + "..." : shown) + "'"
+    }
+
+    /// `value` with newlines, tabs, carriage returns, backslashes and other control characters written
+    /// as escapes (and `'` too when `escapingQuotes`), so that it stays on one line.
+    public static func escaped(_ value: some StringProtocol, escapingQuotes: Bool = false) -> String {
         var shown = ""
         for scalar in value.unicodeScalars {
             switch scalar {
             case "\n": shown += "\\n"
             case "\t": shown += "\\t"
             case "\r": shown += "\\r"
-            case "'": shown += "\\'"
+            case "'" where escapingQuotes: shown += "\\'"
             case "\\": shown += "\\\\"
             default:
                 if scalar.value < 0x20 || scalar.value == 0x7f {
@@ -18,7 +25,7 @@ public enum UntrustedText {
                 }
             }
         }
-        return "'" + (shown.count > limit ? String(shown.prefix(limit - 3)) + "..." : shown) + "'"
+        return shown
     }
 
     /// The first character of `value` that is not printable ASCII, described for an error

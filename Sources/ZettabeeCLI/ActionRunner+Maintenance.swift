@@ -1,0 +1,84 @@
+import Foundation
+import GraphRunner
+import Zettabee
+
+extension ActionRunner {
+    /// `unlock <destination>`: removes a lock left by a run that died; refuses while its holder lives.
+    func unlock(_ pair: Pair) -> Int32 {
+        let path = files.lockPath(for: pair.fingerprint)
+        let inspection: PairLock.Inspection
+        do {
+            inspection = try PairLock.removeStale(path: path)
+        } catch {
+            return fail(pair, ActionError("\(error)"))
+        }
+        switch inspection {
+        case .free:
+            terminal.out("\(pair.destination.dataset): not locked")
+            return 0
+        case .held(let holder):
+            return fail(pair, ActionError("refusing: the lock is held by a live run (\(describe(holder)))"))
+        case .stale(let holder):
+            let message = "removed the stale lock of a run that died (\(describe(holder)))"
+            if let log = try? PairLog(path: files.logPath(for: pair.fingerprint), fingerprint: pair.fingerprint, debug: false, mirror: false) {
+                log.warn("unlock: \(message)")
+            }
+            terminal.out("\(pair.destination.dataset): \(message)")
+            return 0
+        }
+    }
+
+    /// `purge <destination> [--dry-run]`: destroys the pair's surplus snapshots under the pair's lock.
+    func purge(_ pair: Pair) -> Int32 {
+        SignalTrap.install()
+        let log: PairLog
+        do {
+            log = options.dryRun
+                ? PairLog(discardingFor: pair.fingerprint, mirror: options.verbose, debug: options.debug)
+                : try PairLog(
+                    path: files.logPath(for: pair.fingerprint), fingerprint: pair.fingerprint, debug: options.debug,
+                    mirror: options.verbose)
+        } catch {
+            return fail(pair, ActionError("\(error); run 'zettabee setup' first?"))
+        }
+        var lock: PairLock?
+        do {
+            switch try PairLock.acquire(path: files.lockPath(for: pair.fingerprint), action: "purge") {
+            case .busy(let holder):
+                log.info("purge skipped: another run holds the lock (\(describe(holder)))")
+                terminal.err("zettabee: purge \(pair.destination.dataset): skipped, another run holds the lock (\(describe(holder)))")
+                return 0
+            case .acquired(let acquired, _):
+                lock = acquired
+            }
+        } catch {
+            return fail(pair, ActionError("\(error)"))
+        }
+        defer { lock?.release() }
+        do {
+            let replicator = try Replicator(
+                pair: pair, settings: ReplicationSettings(files: files, sshConfig: options.sshConfigPath, dryRun: options.dryRun),
+                executor: executor, log: log)
+            let outcome = try Purger(replicator: replicator, log: log).run(dryRun: options.dryRun)
+            let verb = options.dryRun ? "would destroy" : "destroyed"
+            let failed = Set(outcome.failures.map { $0.prefix { $0 != ":" } })
+            for snapshot in outcome.plan.destination + outcome.plan.source where !failed.contains(Substring(snapshot.rawValue)) {
+                terminal.out("\(verb) \(snapshot)")
+            }
+            for held in outcome.plan.keptHeld { terminal.out("kept \(held) (held)") }
+            if !outcome.failures.isEmpty {
+                return fail(pair, ActionError("could not destroy \(outcome.failures.joined(separator: "; "))"))
+            }
+            log.info("purge: \(verb) \(outcome.plan.destination.count) snapshot(s) on the destination, \(outcome.plan.source.count) on the source")
+            return 0
+        } catch {
+            log.error("purge failed: \(error.message)")
+            return fail(pair, error)
+        }
+    }
+
+    func describe(_ holder: LockHolder?) -> String {
+        guard let holder else { return "holder unknown" }
+        return "pid \(holder.pid), \(holder.action) started \(StatusFormatter.iso(Date(timeIntervalSince1970: holder.started)))"
+    }
+}

@@ -1,0 +1,182 @@
+import CommandGraph
+import Foundation
+import GraphRunner
+import Zettabee
+
+/// How a run ended, for the exit code, the last-run record and Nagios.
+struct RunOutcome {
+    var exitCode: Int32
+    var nagios: NagiosStatus
+    /// After `ACTION dest: ` in the Nagios output.
+    var text: String
+    var performance: String?
+}
+
+extension ActionRunner {
+    /// `initialize` / `update`: takes the pair's lock, runs the replication while publishing its progress,
+    /// records the result in the run directory and reports it to Nagios (one result, whatever happened).
+    func replicate(_ pair: Pair) -> Int32 {
+        SignalTrap.install()
+        let log: PairLog
+        if options.dryRun {
+            log = PairLog(discardingFor: pair.fingerprint, mirror: options.verbose, debug: options.debug)
+        } else {
+            do {
+                log = try PairLog(
+                    path: files.logPath(for: pair.fingerprint), fingerprint: pair.fingerprint, debug: options.debug,
+                    mirror: options.verbose)
+            } catch {
+                let failure = ActionError("\(error); run 'zettabee setup' first?", nagios: .unknown)
+                return report(pair, log: nil, RunOutcome(exitCode: fail(pair, failure), nagios: .unknown, text: failure.message))
+            }
+        }
+        var lock: PairLock?
+        if !options.dryRun {
+            do {
+                switch try PairLock.acquire(path: files.lockPath(for: pair.fingerprint), action: actionName) {
+                case .busy(let holder):
+                    return report(pair, log: log, overlap(pair, holder: holder, log: log))
+                case .acquired(let acquired, let stale):
+                    lock = acquired
+                    if let stale {
+                        log.warn("found a stale lock of pid \(stale.pid) (\(stale.action)); that run died, recovering")
+                        let leftovers = stale.children.compactMap { ProcessIdentity($0) }
+                        for process in Leftovers.terminate(leftovers) {
+                            log.warn("stopped process \(process.pid) left running by the dead run")
+                        }
+                    }
+                }
+            } catch {
+                let failure = ActionError("\(error)", nagios: .unknown)
+                return report(pair, log: log, RunOutcome(exitCode: fail(pair, failure), nagios: .unknown, text: failure.message))
+            }
+        }
+        defer { lock?.release() }
+        let outcome = runLocked(pair, log: log, lock: lock)
+        return report(pair, log: log, outcome)
+    }
+
+    /// The replication itself, under the lock.
+    private func runLocked(_ pair: Pair, log: PairLog, lock: PairLock?) -> RunOutcome {
+        log.info("\(actionName) started (pid \(getpid()))")
+        let started = Date()
+        var publisher: ProgressPublisher?
+        if !options.dryRun {
+            let showBar = options.verbose && isatty(STDERR_FILENO) == 1
+            let bar: (@Sendable (RunProgress) -> Void)? = showBar ? Self.drawProgressBar : nil
+            publisher = ProgressPublisher(path: files.progressPath(for: pair.fingerprint), action: actionName, display: bar)
+        }
+        defer { publisher?.finish() }
+        var settings = ReplicationSettings(
+            files: files, sshConfig: options.sshConfigPath, dryRun: options.dryRun, forceRollback: options.forceRollback,
+            observer: publisher)
+        let recorder = lock
+        settings.childStarted = { pid in
+            if let identity = ProcessIdentity.of(pid: pid) { recorder?.recordChild(identity.description) }
+        }
+        do {
+            let replicator = try Replicator(pair: pair, settings: settings, executor: executor, log: log, dryRunOutput: terminal.out)
+            replicator.shareSourceConnection()
+            defer { replicator.source.closeSharedConnection() }
+            let summary = invocation.action == .initialize ? try replicator.initialize() : try replicator.update()
+            if publisher?.current.phase != nil, options.verbose, isatty(STDERR_FILENO) == 1 {
+                FileHandle.standardError.write(Data("\n".utf8))
+            }
+            guard !options.dryRun else { return RunOutcome(exitCode: 0, nagios: .ok, text: "dry run") }
+            // A transfer shorter than the runner's sampling interval was never measured: say so, not 0.
+            let measured = (publisher?.current.elapsed ?? 0) > 0 || summary.bytes > 0
+            let bytes = measured ? summary.bytes : nil
+            if !measured { log.info("the transfer ended before its size could be sampled; bytes not measured") }
+            let end = Date()
+            let lag = summary.snapshot.flatMap { PairSnapshotName(parsing: $0)?.date }.map { Int(end.timeIntervalSince($0)) }
+            let health = Health.ofSuccess(
+                thresholds: pair.options.thresholds, lag: lag, runSeconds: Int(end.timeIntervalSince(started)))
+            let base = summary.snapshot ?? "-"
+            var text = "base \(base)"
+            if let bytes { text += ", \(ProgressText.bytes(bytes))" }
+            text += " in \(TimeSpan(seconds: Int(summary.seconds.rounded())).lagText)"
+            record(pair, RunRecord(
+                action: actionName, start: started, end: end, result: .success, message: text, bytes: bytes,
+                snapshot: summary.snapshot, nagios: health.status), log: log)
+            var performance = "duration=\(Int(summary.seconds.rounded()))s"
+            if let lag { performance = "lag=\(lag)s " + performance }
+            if let bytes { performance += " bytes=\(bytes)B" }
+            let verdict = health.status == .ok ? "OK, " + text : health.reasons.joined(separator: ", ") + " (\(text))"
+            return RunOutcome(exitCode: 0, nagios: health.status, text: verdict, performance: performance)
+        } catch {
+            log.error("\(actionName) failed: \(error.message)")
+            if let details = error.details { log.writeLines(.debug, details) }
+            let signal = error.signal ?? SignalTrap.pendingSignal
+            if !options.dryRun {
+                record(pair, RunRecord(
+                    action: actionName, start: started, end: Date(), result: .failure, message: error.message,
+                    bytes: publisher.map(\.current.bytes), snapshot: nil, nagios: error.nagios), log: log)
+            }
+            if let signal {
+                terminal.err("zettabee: error: \(actionName) \(pair.destination.dataset): \(error.message)")
+                return RunOutcome(exitCode: 128 + signal, nagios: .critical, text: "interrupted: \(error.message)")
+            }
+            return RunOutcome(exitCode: fail(pair, error), nagios: error.nagios, text: "failed: \(error.message)")
+        }
+    }
+
+    /// Redraws the progress bar on the terminal's stderr line.
+    @Sendable static func drawProgressBar(_ progress: RunProgress) {
+        FileHandle.standardError.write(Data(("\r" + ProgressText.bar(progress) + "\u{1B}[K").utf8))
+    }
+
+    /// Another run holds the lock: normal for overlapping cron runs (exit 0), unless that run is over crun.
+    private func overlap(_ pair: Pair, holder: LockHolder?, log: PairLog) -> RunOutcome {
+        let who = holder.map {
+            "pid \($0.pid), \($0.action) started \(StatusFormatter.iso(Date(timeIntervalSince1970: $0.started)))"
+        } ?? "unknown holder"
+        let runningFor = holder.map { max(0, Int(Date().timeIntervalSince1970 - $0.started)) } ?? 0
+        let health = Health.ofOverlap(thresholds: pair.options.thresholds, runningFor: runningFor)
+        let text = "skipped: another run holds the lock (\(who))"
+        switch health.status {
+        case .critical:
+            let message = "\(text); \(health.reasons.joined(separator: ", "))"
+            log.error("\(actionName) \(message)")
+            return RunOutcome(exitCode: fail(pair, ActionError(message)), nagios: .critical, text: message)
+        case .warning:
+            log.warn("\(actionName) \(text); \(health.reasons.joined(separator: ", "))")
+            return RunOutcome(exitCode: 0, nagios: .warning, text: "\(text); \(health.reasons.joined(separator: ", "))")
+        default:
+            log.info("\(actionName) \(text)")
+            return RunOutcome(exitCode: 0, nagios: .ok, text: text)
+        }
+    }
+
+    /// Keeps the run's result in `<run-dir>/<fp>.last.json`.
+    private func record(_ pair: Pair, _ record: RunRecord, log: PairLog) {
+        do {
+            try record.save(to: files.lastRunPath(for: pair.fingerprint))
+        } catch {
+            log.warn("could not record the run's result: \(error)")
+        }
+    }
+
+    /// Sends the outcome to Nagios (with `-N`, not in dry runs) and returns the exit code: a failing
+    /// send_nsca is reported on stderr and in the log and turns a 0 into 1.
+    func report(_ pair: Pair, log: PairLog?, _ outcome: RunOutcome) -> Int32 {
+        guard let server = options.nagiosHost, !options.dryRun else { return outcome.exitCode }
+        let output = NagiosReporter.output(action: actionName, pair: pair, text: outcome.text, performance: outcome.performance)
+        log?.info("nagios: \(outcome.nagios.label) \(output)")
+        do {
+            try nagiosReporter(server: server).send(try NagiosReporter.result(pair: pair, status: outcome.nagios, output: output))
+            return outcome.exitCode
+        } catch {
+            let message = "\(error)"
+            log?.error("reporting to Nagios failed: \(message)")
+            terminal.err("zettabee: error: \(subject(pair)): reporting to Nagios failed: \(message)")
+            return outcome.exitCode == 0 ? 1 : outcome.exitCode
+        }
+    }
+
+    func nagiosReporter(server: String) -> NagiosReporter {
+        NagiosReporter(
+            settings: NagiosSettings(
+                server: server, port: options.nscaPort, configFile: options.sendNSCAConfigPath, program: options.sendNSCAPath),
+            executor: executor)
+    }
+}
