@@ -76,6 +76,8 @@ extension ActionRunner {
         }
         do {
             let replicator = try Replicator(pair: pair, settings: settings, executor: executor, log: log, dryRunOutput: terminal.out)
+            replicator.shareSourceConnection()
+            defer { replicator.source.closeSharedConnection() }
             let summary = invocation.action == .initialize ? try replicator.initialize() : try replicator.update()
             if publisher?.current.phase != nil, options.verbose, isatty(STDERR_FILENO) == 1 {
                 FileHandle.standardError.write(Data("\n".utf8))
