@@ -170,6 +170,7 @@ final class RealTierPair {
             return first
         }
         let reason = String(first.dropFirst(prefix.count))
+        print("\(action) failed as expected: \(first)")
         XCTAssertFalse(reason.trimmingCharacters(in: .whitespaces).isEmpty, "empty reason", file: file, line: line)
         XCTAssertTrue(
             keywords.contains { reason.lowercased().contains($0.lowercased()) },
