@@ -76,15 +76,17 @@ extension ActionRunner {
         }
         do {
             let replicator = try Replicator(pair: pair, settings: settings, executor: executor, log: log, dryRunOutput: terminal.out)
+            replicator.shareSourceConnection()
+            defer { replicator.source.closeSharedConnection() }
             let summary = invocation.action == .initialize ? try replicator.initialize() : try replicator.update()
             if publisher?.current.phase != nil, options.verbose, isatty(STDERR_FILENO) == 1 {
                 FileHandle.standardError.write(Data("\n".utf8))
             }
             guard !options.dryRun else { return RunOutcome(exitCode: 0, nagios: .ok, text: "dry run") }
-            // A transfer shorter than the runner's sampling interval was never measured: say so, not 0.
+            // A transfer shorter than the runner's sampling interval was never measured (the replicator's
+            // log says so): nil, not 0.
             let measured = (publisher?.current.elapsed ?? 0) > 0 || summary.bytes > 0
             let bytes = measured ? summary.bytes : nil
-            if !measured { log.info("the transfer ended before its size could be sampled; bytes not measured") }
             let end = Date()
             let lag = summary.snapshot.flatMap { PairSnapshotName(parsing: $0)?.date }.map { Int(end.timeIntervalSince($0)) }
             let health = Health.ofSuccess(

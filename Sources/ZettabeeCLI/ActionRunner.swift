@@ -39,7 +39,7 @@ public struct ActionRunner {
             terminal.out(files.logPath(for: pairs[0].fingerprint))
             return 0
         }
-        case .initialize, .update: return withPairs { pairs in replicate(pairs[0]) }
+        case .initialize, .update: return withPairs { pairs in options.all ? replicateAll(pairs) : replicate(pairs[0]) }
         case .status: return withPairs { pairs in status(pairs) }
         case .check: return check()
         case .runstatus: return withPairs { pairs in runStatus(pairs[0]) }
@@ -111,7 +111,7 @@ public struct ActionRunner {
             return .failure(ActionError(error.description, exitCode: 2, nagios: .unknown))
         }
         guard let destination = invocation.destination else {
-            if invocation.action.requiresDestination {
+            if invocation.action.requiresDestination && !options.all {
                 return .failure(ActionError("\(subject(nil)): a destination is required", exitCode: 2, nagios: .unknown))
             }
             return .success(pairs)

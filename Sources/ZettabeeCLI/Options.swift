@@ -113,7 +113,7 @@ enum OptionSpec: CaseIterable {
         switch self {
         case .config, .runDir, .logDir, .sshConfig, .dryRun, .debug, .verbose, .version, .help, .forceRollback: true
         case .fullStatus, .scripted, .json, .nagios, .sendNSCA, .sendNSCAConfig, .nscaPort: true
-        case .all, .jobs: false
+        case .all, .jobs: true
         }
     }
 

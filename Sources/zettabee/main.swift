@@ -1,4 +1,6 @@
 import Foundation
 import ZettabeeCLI
 
-exit(ZettabeeMain.run(arguments: Array(CommandLine.arguments.dropFirst())))
+let code = ZettabeeMain.run(arguments: Array(CommandLine.arguments.dropFirst()))
+ResourceReport.writeIfRequested()
+exit(code)

@@ -69,8 +69,8 @@ struct NetCall {
     let arguments: [String]
     let started = NetIO.now()
 
-    func finish(_ code: Int32) -> Int32 {
-        world.logCall(tool: tool, arguments: arguments, exitCode: code, duration: NetIO.now() - started)
+    func finish(_ code: Int32, extra: [String: Any] = [:]) -> Int32 {
+        world.logCall(tool: tool, arguments: arguments, exitCode: code, duration: NetIO.now() - started, extra: extra)
         return code
     }
 }

@@ -10,8 +10,25 @@ struct SSHCommandLine: Equatable {
     var configFile: String?
     var quiet = false
     var printVersion = false
+    /// `-M`: act as the connection master (`-o ControlMaster=yes` does the same).
+    var master = false
+    /// `-N`: no remote command (a master that only holds the connection).
+    var noCommand = false
+    /// `-O CMD`: a control request (`check`, `exit`) to the master at the control path.
+    var controlRequest: String?
+    /// `-S PATH`: the control socket (`-o ControlPath=PATH` is stored in `settings`).
+    var controlSocket: String?
     var destination: String?
     var remoteWords: [String] = []
+
+    /// The control socket: `-S`, else `-o ControlPath=` (`none` disables it).
+    var controlPath: String? {
+        guard let path = controlSocket ?? settings["controlpath"], path != "none" else { return nil }
+        return path
+    }
+
+    /// `-M` or `-o ControlMaster=yes` (`ask`, `autoask` and `auto` are treated as `no` here).
+    var wantsMaster: Bool { master || settings["controlmaster"]?.lowercased() == "yes" }
 
     /// The one line handed to the remote shell, or nil for an interactive session.
     var remoteLine: String? { remoteWords.isEmpty ? nil : remoteWords.joined(separator: " ") }
@@ -44,6 +61,8 @@ struct SSHCommandLine: Equatable {
                     if flags.contains(letter) {
                         if letter == "q" { line.quiet = true }
                         if letter == "V" { line.printVersion = true }
+                        if letter == "M" { line.master = true }
+                        if letter == "N" { line.noCommand = true }
                         continue
                     }
                     guard optionsWithArgument.contains(letter) else { return .failure(.unknownOption(letter)) }
@@ -83,6 +102,8 @@ struct SSHCommandLine: Equatable {
         case "l": setting("user", value)
         case "F": configFile = value
         case "i": setting("identityfile", value)
+        case "O": controlRequest = value
+        case "S": if controlSocket == nil { controlSocket = value }
         case "o":
             // `-o Key=Value`, `-o Key Value`, `-oKey=Value`.
             let separator = value.firstIndex(where: { $0 == "=" || $0 == " " || $0 == "\t" })

@@ -33,27 +33,42 @@ enum SSHTool {
             NetIO.stderr("OpenSSH_9.2p1 zfake, no OpenSSL\n")
             return invocation.finish(0)
         }
+        if let request = commandLine.controlRequest {
+            guard let path = commandLine.controlPath else {
+                NetIO.stderr("No ControlPath specified for \"-O\" command\r\n")
+                return invocation.finish(255, extra: ["ssh": "control"])
+            }
+            return SSHControl.request(request, path: path, invocation: invocation)
+        }
+        // A client of a live master opens no connection of its own: connection faults do not apply.
+        var multiplexed = false
+        if !commandLine.wantsMaster, let path = commandLine.controlPath { multiplexed = SSHControl.joinMaster(path: path) }
+        let mode = ["ssh": multiplexed ? "mux" : "direct"]
         let target = resolve(commandLine)
         let remoteWorld = FakeWorld(directory: world.directory, host: target.host)
         let faults = Faults.firing(
             in: remoteWorld, tool: "ssh", subcommand: firstWord(of: commandLine.remoteLine), arguments: arguments)
         var drop: (bytes: Int?, seconds: Double?)?
         for rule in faults {
+            if multiplexed && (rule.effect == "refused" || rule.effect == "hostkey") { continue }
             switch rule.effect {
             case "refused":
                 if !commandLine.quiet {
                     NetIO.stderr("ssh: connect to host \(target.host) port \(target.port): Connection refused\n")
                 }
-                return invocation.finish(255)
+                return invocation.finish(255, extra: mode)
             case "hostkey":
                 if !commandLine.quiet { NetIO.stderr("Host key verification failed.\n") }
-                return invocation.finish(255)
+                return invocation.finish(255, extra: mode)
             case "drop":
                 drop = (rule.intParameter("bytes"), rule.parameter("seconds").flatMap(Double.init))
             default:
                 NetIO.stderr("zfake ssh: unknown fault effect '\(rule.effect)'\n")
-                return invocation.finish(70)
+                return invocation.finish(70, extra: mode)
             }
+        }
+        if commandLine.wantsMaster, let path = commandLine.controlPath, commandLine.remoteLine == nil {
+            return SSHControl.runMaster(path: path, invocation: invocation)
         }
         let environment = remoteEnvironment(host: target.host)
         if let home = environment["HOME"] { _ = chdir(home) } // a login starts in the home directory
@@ -65,7 +80,7 @@ enum SSHTool {
         } else {
             code = RemoteShell.run(shellArguments, environment: environment)
         }
-        return invocation.finish(code)
+        return invocation.finish(code, extra: mode)
     }
 
     /// The remote line's first word (a fault rule's `sub` for ssh).

@@ -31,12 +31,13 @@ struct FakeWorld {
     var faultCounters: String { "\(directory)/fault-counters.json" }
 
     /// Appends one JSON line per invocation: tool, host, argv, exit code, duration. Tests assert on it.
-    func logCall(tool: String, arguments: [String], exitCode: Int32, duration: Double) {
-        let entry: [String: Any] = [
+    func logCall(tool: String, arguments: [String], exitCode: Int32, duration: Double, extra: [String: Any] = [:]) {
+        var entry: [String: Any] = [
             "tool": tool, "host": host, "argv": arguments, "exit": Int(exitCode),
             "duration": (duration * 1e6).rounded() / 1e6, "pid": Int(getpid()),
             "time": Date().timeIntervalSince1970,
         ]
+        entry.merge(extra) { _, new in new }
         guard var line = try? JSONSerialization.data(withJSONObject: entry, options: [.sortedKeys]) else { return }
         line.append(0x0a)
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

@@ -40,9 +40,12 @@ public struct DatasetState: Hashable, Sendable {
 
     public func snapshot(named name: String) -> SnapshotRecord? { snapshots.first { $0.snapshot.name == name } }
 
+    /// What identifies a snapshot and orders it.
+    public static let identityProperties = ["guid", "createtxg", "creation"]
+
     /// The properties zettabee reads for every pair dataset: identity, ordering and its own user properties.
     public static func propertiesToRead(for pair: Pair, extra: [String] = []) -> [String] {
-        ["guid", "createtxg", "creation"] + pair.properties.all + extra
+        identityProperties + pair.properties.all + extra
     }
 
     /// Builds the state of `dataset` from a `zfs get -Hp -d 1 -o name,property,value,source` table.

@@ -41,10 +41,13 @@ public struct CommandFailure: Error, CustomStringConvertible, Sendable {
 public final class HostSession: @unchecked Sendable {
     /// The host name, as in the configuration.
     public let host: String
-    public let location: Location
+    /// Where commands run: changes to the shared connection's client while a master is up.
+    public internal(set) var location: Location
     let executor: any GraphExecuting
     let runOptions: RunOptions
     let observer: (String) -> Void
+    /// Set by `shareConnection`: the ssh master the control commands multiplex over.
+    var connection: SharedConnection?
 
     public init(
         host: String, location: Location, executor: any GraphExecuting, runOptions: RunOptions = RunOptions(),
@@ -60,6 +63,7 @@ public final class HostSession: @unchecked Sendable {
     /// Runs `command` here and returns its stdout (at most `limit` bytes).
     @discardableResult
     public func run(_ command: Command, limit: Int = 16 << 20) throws(CommandFailure) -> String {
+        if let connection { location = connection.clientLocation() }
         let lowered = Lowering.lower(Graph(Pipeline([Stage(command, on: location)])))
         let pipeline = lowered.pipelines[0]
         observer(Rendering.render(pipeline))

@@ -197,7 +197,7 @@ public final class Replicator: @unchecked Sendable {
         try moveBase(to: snapshot, from: nil, initial: true)
         let seconds = now().timeIntervalSince(started)
         if !settings.dryRun {
-            log.info("initialize done: base \(snapshot), \(transfer.bytes) bytes in \(format(seconds)) s (\(rate(transfer.bytes, transfer.seconds)))")
+            log.info("initialize done: base \(snapshot), \(volume(transfer)) in \(format(seconds)) s")
         }
         return RunSummary(action: "initialize", snapshot: settings.dryRun ? nil : snapshot, bytes: transfer.bytes, seconds: seconds)
     }
@@ -255,14 +255,16 @@ public final class Replicator: @unchecked Sendable {
                 send: SendSpecification(snapshot: sourceSnapshot, base: baseSnapshot, recursive: recursive),
                 receive: ReceiveSettings(force: force, resumable: resumable))
         } catch {
-            discardSourceSnapshot(sourceSnapshot, reason: "the transfer failed", keepForResume: resumable)
+            if !receivedDespiteFailure(snapshot) {
+                discardSourceSnapshot(sourceSnapshot, reason: "the transfer failed", keepForResume: resumable)
+            }
             throw error
         }
         if !settings.dryRun { try verifyReceived(snapshot) }
         try moveBase(to: snapshot, from: base, initial: false)
         let seconds = now().timeIntervalSince(started)
         if !settings.dryRun {
-            log.info("update done: base \(snapshot), \(transfer.bytes) bytes in \(format(seconds)) s (\(rate(transfer.bytes, transfer.seconds)))")
+            log.info("update done: base \(snapshot), \(volume(transfer)) in \(format(seconds)) s")
         }
         return RunSummary(action: "update", snapshot: settings.dryRun ? nil : snapshot, bytes: transfer.bytes, seconds: seconds)
     }
@@ -579,6 +581,21 @@ public final class Replicator: @unchecked Sendable {
         }
     }
 
+    /// After a transfer that reported failure: whether the destination holds `snapshot` with the source's
+    /// GUID all the same (the receive committed, then something failed). The source snapshot must then
+    /// stay: the next update adopts it as the base, where destroying it would leave the destination with
+    /// a snapshot no incremental stream can follow.
+    func receivedDespiteFailure(_ snapshot: String) -> Bool {
+        guard !settings.dryRun,
+              let sourceState = try? readState(of: source, dataset: pair.source.dataset),
+              let destinationState = try? readState(of: destination, dataset: pair.destination.dataset),
+              let sent = sourceState.snapshot(named: snapshot), let received = destinationState.snapshot(named: snapshot),
+              sent.guid == received.guid
+        else { return false }
+        log.warn("the destination received \(snapshot) although the transfer failed; keeping it on the source for the next run to adopt")
+        return true
+    }
+
     /// Best effort after a failed transfer: the run's new source snapshot is destroyed (the next run
     /// would otherwise find and destroy it).
     func discardSourceSnapshot(_ snapshot: SnapshotName, reason: String, keepForResume: Bool) {
@@ -591,10 +608,12 @@ public final class Replicator: @unchecked Sendable {
             return
         }
         log.info("destroying \(snapshot) on the source: \(reason)")
-        do {
-            try source.run(try ZFS.destroy([snapshot]))
+        // A sender torn down with the transfer may still hold the snapshot for a moment: `mutate`
+        // retries while zfs says the dataset is busy.
+        do throws(ActionError) {
+            try mutate(source, try destroyCommand(snapshot))
         } catch {
-            log.warn("could not destroy \(snapshot) on the source (the next run will): \(error)")
+            log.warn("could not destroy \(snapshot) on the source (the next run will): \(error.message)")
         }
     }
 
@@ -705,6 +724,13 @@ final class ByteCounter: @unchecked Sendable {
 }
 
 func format(_ seconds: Double) -> String { String(format: "%.1f", seconds) }
+
+/// The transfer's size and speed for the log. The size comes from the receiver's read counter, sampled
+/// twice a second while it runs: a transfer shorter than that is "not measured", never "0 bytes".
+func volume(_ transfer: (bytes: UInt64, seconds: Double)) -> String {
+    guard transfer.bytes > 0 else { return "size not measured (shorter than a progress sample)" }
+    return "at least \(transfer.bytes) bytes (\(rate(transfer.bytes, transfer.seconds)))"
+}
 
 func rate(_ bytes: UInt64, _ seconds: Double) -> String {
     guard seconds > 0 else { return "-" }

@@ -2,10 +2,12 @@ import CommandGraph
 import Foundation
 import GraphRunner
 
-/// Reads the status of many pairs at a constant cost per host: the destination host (local) answers
-/// one `zfs version` and one `zfs get -Hp -d 1` over all the pairs' destinations; each source host
-/// (one per distinct ssh destination) one `zfs get` over its pairs' sources. Hosts are asked concurrently.
-/// `receive_resume_token` is asked for only where `zfs version` shows a modern zfs.
+/// Reads the status of many pairs at a constant cost per host: each host (the local destination host,
+/// and each distinct ssh source) answers two `zfs get`s over all its pairs' datasets: the snapshots'
+/// identities (`-d 1`: guid, createtxg, creation), and the filesystems' own local and received
+/// properties (`all -s local,received`, which holds every pair's `zettabee:` properties however many
+/// pairs there are). The destination host also answers `zfs version`; `receive_resume_token` is asked
+/// for only where that shows a modern zfs. Hosts are asked concurrently.
 public struct StatusReader: Sendable {
     public var files: PairFiles
     public var sshConfig: String?
@@ -46,7 +48,7 @@ public struct StatusReader: Sendable {
         var sourceLocations: [Location?] = []
         var locationProblems: [String?] = []
         for pair in pairs {
-            let properties = DatasetState.propertiesToRead(for: pair)
+            let properties = DatasetState.identityProperties
             let destination = Location.local
             queries[destination, default: HostQuery(location: destination, hostName: pair.destination.host.rawValue, probeVersion: true)]
                 .add(pair.destination.dataset, properties)
@@ -63,9 +65,14 @@ public struct StatusReader: Sendable {
         }
         let ordered = Array(queries.values)
         let answers = ConcurrentResults<HostAnswer>(count: ordered.count)
-        DispatchQueue.concurrentPerform(iterations: ordered.count) { index in
-            answers.set(index, ask(ordered[index]))
+        let group = DispatchGroup()
+        for (index, query) in ordered.enumerated() {
+            // One thread per host: the hosts wait on the network, not on this machine's cores.
+            let thread = Thread { answers.set(index, ask(query)); group.leave() }
+            group.enter()
+            thread.start()
         }
+        group.wait()
         var byLocation: [Location: HostAnswer] = [:]
         for (index, query) in ordered.enumerated() { byLocation[query.location] = answers.values[index] }
 
@@ -106,24 +113,31 @@ public struct StatusReader: Sendable {
             answer.modernZFS = session.probe(Command("zfs", [.flag("version")], label: "zfs version")).exitStatus == 0
             if answer.modernZFS { properties.append("receive_resume_token") }
         }
-        let command: Command
+        let identities: Command
+        let ownProperties: Command
         do {
-            command = try ZFS.get(
+            identities = try ZFS.get(
                 try properties.map { name throws(InvalidValue) in try PropertyName(name) }, of: query.datasets,
                 parsable: true, depth: .levels(1), columns: [.name, .property, .value, .source])
+            ownProperties = try ZFS.get(
+                [.all], of: query.datasets, parsable: true, columns: [.name, .property, .value, .source],
+                sources: [.local, .received])
         } catch {
             answer.problem = error.description
             return answer
         }
-        let outcome = session.query(command)
-        if let failure = outcome.failure, !Self.onlyMissingDatasets(failure) {
-            answer.problem = failure.description
-            return answer
-        }
-        do {
-            answer.table = try PropertyTable.parse(outcome.stdout)
-        } catch {
-            answer.problem = "unexpected zfs output on \(query.hostName): \(error)"
+        for command in [identities, ownProperties] {
+            let outcome = session.query(command)
+            if let failure = outcome.failure, !Self.onlyMissingDatasets(failure) {
+                answer.problem = failure.description
+                return answer
+            }
+            do {
+                answer.table.merge(try PropertyTable.parse(outcome.stdout))
+            } catch {
+                answer.problem = "unexpected zfs output on \(query.hostName): \(error)"
+                return answer
+            }
         }
         return answer
     }

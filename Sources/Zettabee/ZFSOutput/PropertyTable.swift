@@ -88,6 +88,13 @@ public struct PropertyTable: Hashable, Sendable {
         return table
     }
 
+    /// Adds another answer's rows (a second `zfs get` over the same datasets); its values win.
+    public mutating func merge(_ other: PropertyTable) {
+        for (name, properties) in other.entries {
+            entries[name, default: [:]].merge(properties) { _, new in new }
+        }
+    }
+
     static func isDatasetOrSnapshot(_ name: String) -> Bool {
         if name.contains("@") { return (try? SnapshotName(parsing: name)) != nil }
         return (try? DatasetName(name)) != nil

@@ -47,14 +47,17 @@ final class OpsStatusTests: XCTestCase {
         XCTAssertTrue(outcome.stdout.hasPrefix("ZETTABEE WARNING - "))
     }
 
-    func testOneZfsGetPerHost() throws {
+    func testTwoZfsGetsPerHostWhateverThePairCount() throws {
         let world = try OpsWorld(configLines: [
-            "src:tank/data  backup:backup/data", "src:tank/other  backup:backup/other",
+            "src:tank/data  backup:backup/data", "src:tank/other  backup:backup/other", "src:tank/third  backup:backup/third",
         ])
         let outcome = try world.zettabee("-d", "status")
         let gets = outcome.stderr.split(separator: "\n").filter { $0.contains("run: ") && $0.contains("zfs get") }
-        XCTAssertEqual(gets.count, 2, outcome.stderr)
-        XCTAssertTrue(gets.allSatisfy { $0.contains("tank/data tank/other") || $0.contains("backup/data backup/other") })
+        // Per host: the snapshots' identities (-d 1), and the filesystems' own properties (all -s local,received).
+        XCTAssertEqual(gets.count, 4, outcome.stderr)
+        XCTAssertEqual(gets.filter { $0.contains("tank/data tank/other tank/third") }.count, 2, outcome.stderr)
+        XCTAssertEqual(gets.filter { $0.contains("backup/data backup/other backup/third") }.count, 2, outcome.stderr)
+        XCTAssertEqual(gets.filter { $0.contains("-s local,received all") }.count, 2, outcome.stderr)
     }
 
     func testInconsistentAndUnknownStates() throws {

@@ -64,6 +64,61 @@ final class RealTierFailureTests: XCTestCase {
         try pair.assertReplicated(destinationSnapshots: 2, previous: base, window: started...Date())
     }
 
+    /// sshd stops in the middle of an ssh-transport update: the listening sshd and the session
+    /// carrying the stream are killed once the local ssh has passed a few MiB of the stream on. update fails,
+    /// nothing of the transfer is left running, the destination is as before; with sshd back the
+    /// next update succeeds.
+    func testRealTierSSHDKilledMidTransfer() throws {
+        let (pair, base) = try initializedPair(label: "sshkill", transport: .ssh(compress: "none"))
+        defer { pair.cleanup() }
+        try pair.writer.change(round: 1)
+        try pair.writer.random("bulk/large.bin", bytes: 48 << 20)
+        let destinationBefore = try pair.destinationManifest()
+        guard let master = RealEnvironment.currentSSHDPid else { throw RealTierError("the sshd pid is unknown") }
+
+        let update = try BackgroundProcess(
+            PackagePaths.zettabee, pair.commonArguments + ["update", pair.destinationArgument],
+            environment: env.processEnvironment)
+        var sessions: [Int32] = []
+        let caught = poll(timeout: 60, interval: 0.02) {
+            let processes = ProcTable.all()
+            // zfs-fuse's zfs hands its stdin to the daemon, so progress is what the local ssh
+            // client has written into the pipe towards zfs receive
+            guard let client = processes.first(where: {
+                ($0.arguments.first.map { ($0 as NSString).lastPathComponent } == "ssh")
+                    && $0.arguments.contains(where: { $0.contains("send") && $0.contains("\(pair.sourceFS)@") })
+            }), let written = ProcTable.bytesWritten(pid: client.pid), written >= 4 << 20 else { return false }
+            sessions = processes.filter { $0.arguments.first?.hasPrefix("sshd:") == true
+                && ProcTable.descends($0.pid, from: master) }.map(\.pid)
+            guard !sessions.isEmpty else { return false }
+            kill(master, SIGTERM)
+            for session in sessions { kill(session, SIGKILL) }
+            return true
+        }
+        let outcome = update.wait(timeout: 180)
+        XCTAssertTrue(caught, "never saw the local ssh pass 4 MiB of the stream on; update said: \(outcome.stderr)")
+        guard caught else { return }
+        pair.assertOneLineError(outcome, action: "update",
+                                mentioning: ["ssh", pair.sourceHost, "transfer", "stream", "connection"])
+        XCTAssertTrue(poll(timeout: 15) { !TCP.isListening(port: env.sshPort) }, "sshd still listens")
+
+        let leftovers = {
+            ProcTable.all().filter { $0.arguments.contains(pair.destinationFS) || $0.arguments.contains { $0.contains("\(pair.sourceFS)@") } }
+        }
+        XCTAssertTrue(poll(timeout: 15) { leftovers().isEmpty },
+                      "processes of the transfer left behind: \(leftovers().map { "\($0.pid) \($0.arguments)" })")
+
+        try env.ensureSSHD()
+        try pair.assertBaseIntact(base)
+        XCTAssertEqual(try pair.destinationManifest().differences(from: destinationBefore), [],
+                       "the destination changed although the update failed")
+
+        let started = Date()
+        let retry = try pair.zettabee(["update", pair.destinationArgument])
+        pair.assertSucceeded(retry, "update after sshd came back")
+        try pair.assertReplicated(destinationSnapshots: 2, previous: base, window: started...Date())
+    }
+
     /// The local `mbuffer -I` receiver is killed in the middle of an incremental transfer (the
     /// sender is rate-limited so that the transfer lasts): update fails, the destination is as
     /// before, no transfer process is left behind; the next update succeeds.

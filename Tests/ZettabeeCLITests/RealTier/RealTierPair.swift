@@ -170,6 +170,7 @@ final class RealTierPair {
             return first
         }
         let reason = String(first.dropFirst(prefix.count))
+        print("\(action) failed as expected: \(first)")
         XCTAssertFalse(reason.trimmingCharacters(in: .whitespaces).isEmpty, "empty reason", file: file, line: line)
         XCTAssertTrue(
             keywords.contains { reason.lowercased().contains($0.lowercased()) },
@@ -283,6 +284,9 @@ final class RealTierPair {
         let printed = try zettabee(["fingerprint", destinationArgument], timeout: 30)
         XCTAssertEqual(printed.exitCode, 0, "fingerprint: \(printed.stderr)", file: file, line: line)
         XCTAssertEqual(printed.stdout, "\(fingerprint)\n", "fingerprint DEST", file: file, line: line)
+        let byFullName = try zettabee(["fingerprint", destinationName], timeout: 30)
+        XCTAssertEqual(byFullName.stdout, "\(fingerprint)\n", "fingerprint HOST:POOL/FS: \(byFullName.stderr)",
+                       file: file, line: line)
         let all = try zettabee(["fingerprint"], timeout: 30)
         XCTAssertEqual(all.exitCode, 0, "fingerprint: \(all.stderr)", file: file, line: line)
         XCTAssertTrue(all.stdout.contains(fingerprint), "fingerprint (all pairs): \(all.stdout)", file: file, line: line)

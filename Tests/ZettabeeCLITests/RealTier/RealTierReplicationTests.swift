@@ -35,6 +35,42 @@ final class RealTierReplicationTests: XCTestCase {
         try runSetup(pair)
     }
 
+    /// `-n update` prints what it would do and changes nothing on either side; the real update
+    /// afterwards still succeeds.
+    func testRealTierDryRunUpdateChangesNothing() throws {
+        let pair = try RealTierPair(env, label: "dry", transport: .ssh(compress: "none"))
+        defer { pair.cleanup() }
+        try runSetup(pair)
+        try pair.writeConfig()
+        try pair.createSource()
+        try pair.writer.populate()
+        let started = Date()
+        let initialize = try pair.zettabee(["initialize", pair.destinationArgument])
+        pair.assertSucceeded(initialize, "initialize")
+        guard initialize.exitCode == 0 else { return }
+        let base = try pair.assertReplicated(destinationSnapshots: 1, previous: nil, window: started...Date())
+        try pair.writer.change(round: 1)
+        let sourceSnapshots = try env.snapshots(of: pair.sourceFS)
+        let destinationSnapshots = try env.snapshots(of: pair.destinationFS)
+        let destinationBefore = try pair.destinationManifest()
+
+        let dry = try pair.zettabee(["-n", "update", pair.destinationArgument])
+        XCTAssertEqual(dry.exitCode, 0, "dry-run update: \(dry.stderr)")
+        XCTAssertTrue(dry.stdout.contains("send") && dry.stdout.contains("receive"),
+                      "the dry run shows the transfer: \(dry.stdout)")
+        XCTAssertEqual(try env.snapshots(of: pair.sourceFS), sourceSnapshots, "the dry run changed the source's snapshots")
+        XCTAssertEqual(try env.snapshots(of: pair.destinationFS), destinationSnapshots,
+                       "the dry run changed the destination's snapshots")
+        try pair.assertBaseIntact(base)
+        XCTAssertEqual(try pair.destinationManifest().differences(from: destinationBefore), [],
+                       "the dry run changed the destination")
+
+        let updateStarted = Date()
+        let update = try pair.zettabee(["update", pair.destinationArgument])
+        pair.assertSucceeded(update, "update after the dry run")
+        try pair.assertReplicated(destinationSnapshots: 2, previous: base, window: updateStarted...Date())
+    }
+
     // MARK: -
 
     private func runSetup(_ pair: RealTierPair, file: StaticString = #filePath, line: UInt = #line) throws {

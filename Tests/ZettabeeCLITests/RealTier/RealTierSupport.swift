@@ -271,15 +271,40 @@ enum ProcTable {
         }
     }
 
-    /// Bytes the process has written so far with write(2) and friends (`wchar` of /proc/PID/io;
-    /// an mbuffer listener's socket input is not counted in `rchar`, its output pipe is in `wchar`).
-    static func bytesWritten(pid: Int32) -> Int? {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/io", encoding: .utf8) else { return nil }
-        for line in text.split(separator: "\n") where line.hasPrefix("wchar:") {
-            return Int(line.dropFirst("wchar:".count).trimmingCharacters(in: .whitespaces))
+    /// Bytes the process has read so far with read(2) and friends (`rchar` of /proc/PID/io).
+    static func bytesRead(pid: Int32) -> Int? { ioCounter("rchar", pid: pid) }
+
+    /// The parent's pid (`PPid` of /proc/PID/status).
+    static func parent(of pid: Int32) -> Int32? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("PPid:") {
+            return Int32(line.dropFirst("PPid:".count).trimmingCharacters(in: .whitespaces))
         }
         return nil
     }
+
+    /// Whether `pid` descends from `ancestor`.
+    static func descends(_ pid: Int32, from ancestor: Int32) -> Bool {
+        var current = pid
+        for _ in 0..<64 {
+            guard let parent = parent(of: current), parent > 1 else { return false }
+            if parent == ancestor { return true }
+            current = parent
+        }
+        return false
+    }
+
+    private static func ioCounter(_ name: String, pid: Int32) -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/io", encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("\(name):") {
+            return Int(line.dropFirst(name.count + 1).trimmingCharacters(in: .whitespaces))
+        }
+        return nil
+    }
+
+    /// Bytes the process has written so far with write(2) and friends (`wchar` of /proc/PID/io;
+    /// an mbuffer listener's socket input is not counted in `rchar`, its output pipe is in `wchar`).
+    static func bytesWritten(pid: Int32) -> Int? { ioCounter("wchar", pid: pid) }
 }
 
 /// A child process started now and waited for later (the mbuffer test kills a grandchild meanwhile).

@@ -1,0 +1,145 @@
+import CommandGraph
+import Foundation
+import GraphRunner
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One ssh master connection to a host for the length of an action, owned by zettabee: started before
+/// the first control command, ended with `ssh -O exit` when the action is done. Control commands run as
+/// its clients (`-o ControlMaster=no -o ControlPath=…`); if the master cannot be set up they simply
+/// connect on their own, so a failing connection is reported by the command that needed it.
+final class SharedConnection: @unchecked Sendable {
+    let destination: SSHDestination
+    let sharing: SSHSharing
+    let executor: any GraphExecuting
+    let environment: [String: String]
+    let observer: (String) -> Void
+    /// How long the master may take to connect and authenticate.
+    let connectTimeout: Double
+
+    private var master: BackgroundProcess?
+    private var state = State.notStarted
+
+    enum State { case notStarted, up, unavailable, closed }
+
+    init(
+        destination: SSHDestination, sharing: SSHSharing, executor: any GraphExecuting,
+        environment: [String: String], observer: @escaping (String) -> Void, connectTimeout: Double = 30
+    ) {
+        self.destination = destination
+        self.sharing = sharing
+        self.executor = executor
+        self.environment = environment
+        self.observer = observer
+        self.connectTimeout = connectTimeout
+    }
+
+    /// Where the next control command runs: the master's client once it is up, else the host directly.
+    func clientLocation() -> Location {
+        if state == .notStarted { start() }
+        return state == .up ? .remote(sharing.client(of: destination)) : .remote(destination)
+    }
+
+    private func start() {
+        state = .unavailable
+        if SignalTrap.pendingSignal != nil { return }
+        if socketExists() {
+            // Left by a run that was killed: its master may still be alive; ask it to go.
+            observer("ssh control socket \(sharing.controlPath) exists; asking its master to exit")
+            runExit()
+            unlink(sharing.controlPath)
+        }
+        let spec = sharing.master(of: destination)
+        observer(Rendering.render(spec) + " &")
+        let process: BackgroundProcess
+        do {
+            process = try BackgroundProcess(spec, environment: environment)
+        } catch {
+            observer("ssh master did not start (\(error)); control commands connect on their own")
+            return
+        }
+        master = process
+        // The master creates its socket once it is connected and authenticated.
+        let deadline = Date().addingTimeInterval(connectTimeout)
+        var pause: useconds_t = 500
+        while !socketExists() {
+            if process.waitForExit(seconds: Double(pause) / 1e6) || Date() >= deadline || SignalTrap.pendingSignal != nil {
+                observer("ssh master is not available (\(describe(process))); control commands connect on their own")
+                process.stop()
+                master = nil
+                return
+            }
+            pause = min(pause * 2, 20_000)
+        }
+        state = .up
+    }
+
+    /// Ends the master (`ssh -O exit`, then signals if it lingers). Safe to call more than once.
+    func close() {
+        defer { state = .closed }
+        guard let master else { return }
+        self.master = nil
+        if master.terminationStatus == nil && SignalTrap.pendingSignal == nil {
+            runExit()
+            master.waitForExit(seconds: 2)
+        }
+        master.stop()
+        if socketExists() { unlink(sharing.controlPath) }
+    }
+
+    private func runExit() {
+        let spec = sharing.exit(destination)
+        observer(Rendering.render(spec))
+        _ = try? executor.capture(LoweredPipeline(stages: [spec]), limit: 4096, options: RunOptions(timeout: 10, environment: environment))
+    }
+
+    private func socketExists() -> Bool {
+        var info = stat()
+        return lstat(sharing.controlPath, &info) == 0 && (info.st_mode & S_IFMT) == S_IFSOCK
+    }
+
+    private func describe(_ process: BackgroundProcess) -> String {
+        let how = process.terminationStatus.map { "\($0)" } ?? "not connected in time"
+        let said = process.stderrTail.split(separator: "\n").last.map { ": \($0)" } ?? ""
+        return how + said
+    }
+}
+
+extension HostSession {
+    /// Lets the control commands of this (remote) session share one ssh connection, set up at the first
+    /// command. Call `closeSharedConnection` when the action is done.
+    public func shareConnection(_ sharing: SSHSharing) {
+        guard case .remote(let destination) = location, connection == nil else { return }
+        connection = SharedConnection(
+            destination: destination, sharing: sharing, executor: executor, environment: runOptions.environment,
+            observer: observer)
+    }
+
+    /// Ends the shared connection, if one was set up; later commands connect on their own.
+    public func closeSharedConnection() {
+        guard let connection else { return }
+        connection.close()
+        self.connection = nil
+        if case .remote = location { location = .remote(connection.destination) }
+    }
+}
+
+extension Replicator {
+    /// Shares one ssh connection among the source's control commands for this action (not in a dry run,
+    /// whose printed commands must stay as they would run without it). The control socket is
+    /// `<run-dir>/<fingerprint prefix>.ssh`; when that path is too long for a socket, nothing is shared.
+    public func shareSourceConnection() {
+        guard !settings.dryRun else { return }
+        let runDirectory = settings.files.runDirectory
+        let absolute = runDirectory.hasPrefix("/")
+            ? runDirectory : FileManager.default.currentDirectoryPath + "/" + runDirectory
+        let name = String(pair.fingerprint.description.prefix(16)) + ".ssh"
+        let path = (absolute.hasSuffix("/") ? absolute : absolute + "/") + name
+        do {
+            source.shareConnection(try SSHSharing(controlPath: path))
+        } catch {
+            log.debug("no ssh connection sharing: \(error)")
+        }
+    }
+}

@@ -1,0 +1,130 @@
+import Foundation
+import XCTest
+
+/// Initialize and several updates over every transport and compression, through the built binary and
+/// the fake tools; the fake receive verifies each stream's length and checksum.
+final class FakeTierTransportTests: XCTestCase {
+    func testSSHWithoutCompression() throws {
+        try replicate(options: "", expectRemote: [])
+    }
+
+    func testSSHWithZstd() throws {
+        try requireTool("zstd")
+        try replicate(options: "compress=zstd", expectRemote: ["zstd -c"])
+    }
+
+    func testSSHWithLZ4() throws {
+        try requireTool("lz4")
+        try replicate(options: "compress=lz4", expectRemote: ["lz4 -c"])
+    }
+
+    func testMbuffer() throws {
+        let port = try FakeTierWorld.freePort()
+        try replicate(options: "port=\(port)", mbufferPort: port, mbufferArguments: [])
+    }
+
+    func testMbufferWithRateAndBuffer() throws {
+        let port = try FakeTierWorld.freePort()
+        try replicate(options: "transport=mbuffer,port=\(port),rate=50M,buffer=64M", mbufferPort: port,
+                      mbufferArguments: ["-m", "64M"], senderArguments: ["-R", "50M"])
+    }
+
+    // MARK: the scenario
+
+    /// initialize, then three updates with data written before each; after every run the pair is
+    /// synchronized, the destination holds the source's data, and the source's old base is destroyed.
+    func replicate(options: String, expectRemote: [String] = [], mbufferPort: Int? = nil,
+                   mbufferArguments: [String] = [], senderArguments: [String] = [],
+                   file: StaticString = #filePath, line: UInt = #line) throws {
+        let world = try FakeTierWorld(name)
+        try world.standardHosts(size: "3M")
+        try world.writeConfig("src:tank/data  backup:backup/data  \(options)")
+        let fingerprint = try world.fingerprint("backup/data")
+
+        try world.clearCalls()
+        try world.setupAndInitialize("backup/data", file: file, line: line)
+        var base = try world.expectSynchronized(fingerprint: fingerprint, source: "tank/data", destination: "backup/data",
+                                                file: file, line: line)
+        let fullSends = try world.zfsCalls("send", on: "src")
+        XCTAssertEqual(fullSends.map(\.line), ["send tank/data@\(base)"], file: file, line: line)
+        XCTAssertEqual(try world.zfsCalls("receive", on: "backup").map(\.exit), [0], file: file, line: line)
+        try checkTransport(world, remote: expectRemote, mbufferPort: mbufferPort,
+                           mbufferArguments: mbufferArguments, senderArguments: senderArguments, file: file, line: line)
+        XCTAssertTrue(world.log(fingerprint).contains("initialize done: base \(base)"), file: file, line: line)
+
+        var received = [base]
+        for (round, size) in ["1M", "5M", "300K"].enumerated() {
+            try world.ctl("src", "write", "tank/data", size)
+            try world.clearCalls()
+            try world.expectSuccess(try world.zettabee("update", "backup/data", file: file, line: line), file: file, line: line)
+            let previous = base
+            base = try world.expectSynchronized(fingerprint: fingerprint, source: "tank/data", destination: "backup/data",
+                                                file: file, line: line)
+            XCTAssertNotEqual(base, previous, "round \(round): the base moved", file: file, line: line)
+            received.append(base)
+            XCTAssertEqual(try world.zfsCalls("send", on: "src").map(\.line),
+                           ["send -i tank/data@\(previous) tank/data@\(base)"], file: file, line: line)
+            XCTAssertEqual(try world.zfsCalls("receive", on: "backup").map(\.exit), [0], file: file, line: line)
+            XCTAssertEqual(try world.zfsCalls("destroy", on: "src").map(\.line), ["destroy tank/data@\(previous)"],
+                           "the old base is destroyed on the source", file: file, line: line)
+            XCTAssertTrue(try world.zfsCalls("destroy", on: "backup").isEmpty, "nothing destroyed on the destination",
+                          file: file, line: line)
+            try checkTransport(world, remote: expectRemote, mbufferPort: mbufferPort,
+                               mbufferArguments: mbufferArguments, senderArguments: senderArguments, file: file, line: line)
+            // The increment carried exactly what was written: its size is what the fake received and verified.
+            let destination = try world.dataset("backup", "backup/data")
+            let sourceSnapshot = try XCTUnwrap(try world.dataset("src", "tank/data").snapshot(base))
+            XCTAssertEqual(destination.snapshot(base)?.written, sourceSnapshot.written, file: file, line: line)
+            XCTAssertEqual(sourceSnapshot.written, Int64(["1M": 1 << 20, "5M": 5 << 20, "300K": 300 << 10][size]!),
+                           file: file, line: line)
+        }
+        // The destination keeps every base it received, in order.
+        XCTAssertEqual(try world.dataset("backup", "backup/data").snapshotNames, received, file: file, line: line)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: world.lockPath(fingerprint)), "lock released", file: file, line: line)
+    }
+
+    /// The transfer of the last run went through the configured transport.
+    func checkTransport(_ world: FakeTierWorld, remote: [String], mbufferPort: Int?,
+                        mbufferArguments: [String], senderArguments: [String],
+                        file: StaticString, line: UInt) throws {
+        let calls = try world.calls()
+        let sshSend = calls.filter { $0.tool == "ssh" && $0.line.contains("zfs send") }
+        XCTAssertEqual(sshSend.count, 1, "one ssh carries the send", file: file, line: line)
+        XCTAssertEqual(sshSend.first?.exit, 0, file: file, line: line)
+        for word in remote {
+            XCTAssertTrue(sshSend.first?.line.contains(word) ?? false, "remote side runs '\(word)': \(sshSend.first?.line ?? "")",
+                          file: file, line: line)
+        }
+        if remote.isEmpty && mbufferPort == nil {
+            XCTAssertFalse(sshSend.first?.line.contains("|") ?? true, "no compressor in \(sshSend.first?.line ?? "")",
+                           file: file, line: line)
+        }
+        let mbuffers = calls.filter { $0.tool == "mbuffer" }
+        guard let port = mbufferPort else {
+            XCTAssertTrue(mbuffers.isEmpty, "no mbuffer over ssh", file: file, line: line)
+            return
+        }
+        let listener = mbuffers.filter { $0.host == "backup" }
+        let sender = mbuffers.filter { $0.host == "src" }
+        XCTAssertEqual(listener.count, 1, file: file, line: line)
+        XCTAssertEqual(sender.count, 1, file: file, line: line)
+        XCTAssertTrue(listener.first?.line.hasSuffix("-I backup:\(port)") ?? false, listener.first?.line ?? "", file: file, line: line)
+        XCTAssertTrue(sender.first?.line.hasSuffix("-O backup:\(port)") ?? false, sender.first?.line ?? "", file: file, line: line)
+        XCTAssertEqual(listener.first?.exit, 0, file: file, line: line)
+        XCTAssertEqual(sender.first?.exit, 0, file: file, line: line)
+        for argument in mbufferArguments {
+            XCTAssertTrue(listener.first?.argv.contains(argument) ?? false, "listener has \(argument)", file: file, line: line)
+        }
+        for argument in senderArguments + mbufferArguments {
+            XCTAssertTrue(sender.first?.argv.contains(argument) ?? false, "sender has \(argument)", file: file, line: line)
+        }
+        XCTAssertTrue(sshSend.first?.line.contains("mbuffer") ?? false, file: file, line: line)
+    }
+
+    func requireTool(_ name: String) throws {
+        let found = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").contains {
+            FileManager.default.isExecutableFile(atPath: "\($0)/\(name)")
+        }
+        if !found { throw XCTSkip("\(name) is not installed") }
+    }
+}
