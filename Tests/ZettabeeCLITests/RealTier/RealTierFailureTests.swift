@@ -197,6 +197,38 @@ final class RealTierFailureTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: intruder), "the destination was not rolled back")
         try pair.assertDestinationReadOnly()
     }
+
+    /// An operator releases zettabee's hold and destroys the base on the source: the pair is
+    /// Inconsistent, the error names the command to start over, and nothing on the destination is
+    /// destroyed or rolled back.
+    func testRealTierBaseDestroyedOnSource() throws {
+        let (pair, base) = try initializedPair(label: "basegone", transport: .ssh(compress: "none"))
+        defer { pair.cleanup() }
+        let sourceBase = "\(pair.sourceFS)@\(base)"
+        XCTAssertEqual(try env.property("userrefs", of: sourceBase), "1", "the base is held on the source")
+        let refused = try env.run("zfs", ["destroy", sourceBase])
+        XCTAssertEqual(refused.exitCode, 1, "a held base cannot be destroyed")
+        XCTAssertTrue(refused.stderr.contains("dataset is busy"), refused.stderr)
+        _ = try env.zfs("release", "zettabee.\(pair.fingerprint)", sourceBase)
+        _ = try env.zfs("destroy", sourceBase)
+        try pair.writer.change(round: 1)
+        let destinationSnapshotsBefore = try env.snapshots(of: pair.destinationFS)
+        let destinationGUIDBefore = try env.guid(of: "\(pair.destinationFS)@\(base)")
+        let destinationBefore = try pair.destinationManifest()
+
+        let failed = try pair.zettabee(["update", pair.destinationArgument])
+        pair.assertOneLineError(failed, action: "update", mentioning: ["Inconsistent", "missing on the source", "zettabee initialize"])
+        XCTAssertEqual(try env.snapshots(of: pair.destinationFS), destinationSnapshotsBefore, "destination snapshots changed")
+        XCTAssertEqual(try env.guid(of: "\(pair.destinationFS)@\(base)"), destinationGUIDBefore)
+        XCTAssertEqual(try env.property("userrefs", of: "\(pair.destinationFS)@\(base)"), "1", "the destination keeps its hold")
+        XCTAssertEqual(try pair.destinationManifest().differences(from: destinationBefore), [],
+                       "the destination's files changed")
+        XCTAssertEqual(try env.snapshots(of: pair.sourceFS).filter { $0.contains("zettabee.") }, [],
+                       "the failed update left a snapshot on the source")
+
+        let status = try pair.zettabee(["status", "-H", pair.destinationArgument])
+        XCTAssertTrue(status.stdout.contains("Inconsistent!"), status.stdout)
+    }
 }
 
 /// `mbuffer … -I HOST:PORT …` (the listener), not the `-O` sender.
