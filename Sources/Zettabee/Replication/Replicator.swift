@@ -384,7 +384,7 @@ public final class Replicator: @unchecked Sendable {
                 try? FileManager.default.removeItem(atPath: resumeRecordPath)
                 return base
             }
-            if !settings.dryRun { try? record.write(toFile: resumeRecordPath, atomically: true, encoding: .utf8) }
+            if !settings.dryRun { try? AtomicFile.write(Data(record.utf8), to: resumeRecordPath) }
             throw error
         }
         try? FileManager.default.removeItem(atPath: resumeRecordPath)
