@@ -18,7 +18,11 @@ final class FakeZFSRealComparisonTests: XCTestCase {
         var startedDaemon: Int32?
         if runReal("zpool list").code != 0 {
             let pidfile = h.world + "/zfs-fuse.pid"
-            XCTAssertEqual(runReal("zfs-fuse --pidfile \(pidfile)").code, 0)
+            // The daemon must not keep any descriptor of this test open (Foundation learns of the shell's
+            // exit through an inherited socket): close everything above stderr, detach it from the output.
+            let start = "exec </dev/null >/dev/null 2>&1; for fd in /proc/$$/fd/*; do n=${fd##*/}; "
+                + "[ \"$n\" -gt 2 ] && eval \"exec $n>&-\"; done; exec zfs-fuse --pidfile \(pidfile)"
+            XCTAssertEqual(runReal("exec bash -c '\(start)'").code, 0)
             startedDaemon = Int32((try? String(contentsOfFile: pidfile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "")
             XCTAssertTrue(h.waitUntil(20) { runReal("zpool list").code == 0 }, "zfs-fuse did not come up")
         }
@@ -26,7 +30,11 @@ final class FakeZFSRealComparisonTests: XCTestCase {
         let file = h.world + "/\(pool).img"
         defer {
             _ = runReal("zpool destroy -f \(pool)")
-            if let pid = startedDaemon { kill(pid, SIGTERM) }
+            if let pid = startedDaemon {
+                kill(pid, SIGTERM)
+                // zfs-fuse takes a few seconds to stop; the next user must not find it half gone.
+                XCTAssertTrue(h.waitUntil(30) { kill(pid, 0) != 0 }, "zfs-fuse \(pid) did not stop")
+            }
         }
         let setup = "zfs create \(pool)/fs && zfs snapshot \(pool)/fs@s && zfs snapshot \(pool)/fs@s2"
         let r = runReal("truncate -s 128M \(file) && zpool create -m none \(pool) \(file) && \(setup)")
