@@ -142,6 +142,11 @@ public enum ZFS {
         return Command(executable, arguments, label: "zfs receive")
     }
 
+    /// `zfs version`: OpenZFS's version; older zfs (zfs-fuse) answers with a usage error.
+    public static func version() -> Command {
+        Command(executable, [.flag("version")], label: "zfs version")
+    }
+
     /// `zfs receive -A FILESYSTEM`: discards the partial state of an interrupted `receive -s`.
     public static func abortResumableReceive(_ filesystem: DatasetName) -> Command {
         Command(executable, [.flag("receive"), .flag("-A"), .dataset(filesystem)], label: "zfs receive -A")

@@ -54,6 +54,7 @@ final class BuilderTests: XCTestCase {
             ZFS.receive(into: try snapshot("backup/fs@x")).arguments.last, .snapshot(try snapshot("backup/fs@x")))
         XCTAssertEqual(
             ZFS.abortResumableReceive(target).argv, ["zfs", "receive", "-A", "backup/fs"])
+        XCTAssertEqual(ZFS.version().argv, ["zfs", "version"])
     }
 
     // MARK: snapshots, destroy, holds, rollback

@@ -90,7 +90,7 @@ public final class Replicator: @unchecked Sendable {
     public func capabilities(of session: HostSession, pool: String) throws(ActionError) -> HostCapabilities {
         let key = session.host + "\u{0}" + pool
         if let cached = capabilityCache[key] { return cached }
-        let versionProbe = session.probe(Command("zfs", [.flag("version")], label: "zfs version"))
+        let versionProbe = session.probe(ZFS.version())
         let report: ZFSVersionReport
         do {
             report = try ZFSVersionReport.parse(

@@ -110,7 +110,7 @@ public struct StatusReader: Sendable {
         var answer = HostAnswer()
         var properties = query.properties
         if query.probeVersion {
-            answer.modernZFS = session.probe(Command("zfs", [.flag("version")], label: "zfs version")).exitStatus == 0
+            answer.modernZFS = session.probe(ZFS.version()).exitStatus == 0
             if answer.modernZFS { properties.append("receive_resume_token") }
         }
         let identities: Command
