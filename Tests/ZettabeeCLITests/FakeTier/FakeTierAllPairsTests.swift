@@ -1,0 +1,59 @@
+import Foundation
+import XCTest
+
+/// `initialize --all` and `update --all --jobs N`: every pair, each under its own lock; one failing pair
+/// neither stops the others nor changes its own base.
+final class FakeTierAllPairsTests: XCTestCase {
+    let names = ["a", "b", "c", "d"]
+
+    func makeWorld() throws -> FakeTierWorld {
+        let world = try FakeTierWorld()
+        try world.standardHosts(sources: names, size: "1M")
+        let lines = names.map { "src:tank/\($0)  backup:backup/\($0)" }
+        try (lines.joined(separator: "\n") + "\n").write(toFile: world.configPath, atomically: true, encoding: .utf8)
+        try world.expectSuccess(try world.zettabee("setup"))
+        return world
+    }
+
+    func testEveryPairInitializedAndUpdatedWithAtMostTwoJobs() throws {
+        let world = try makeWorld()
+        try world.expectSuccess(try world.zettabee("initialize", "--all", "--jobs", "2"))
+        var bases: [String: String] = [:]
+        for name in names {
+            let fingerprint = try world.fingerprint("backup/\(name)")
+            bases[name] = try world.expectSynchronized(fingerprint: fingerprint, source: "tank/\(name)", destination: "backup/\(name)")
+            try world.ctl(FakeTierWorld.sourceHost, "write", "tank/\(name)", "200K")
+        }
+        try world.expectSuccess(try world.zettabee("update", "--all", "--jobs", "2"))
+        for name in names {
+            let fingerprint = try world.fingerprint("backup/\(name)")
+            let base = try world.expectSynchronized(fingerprint: fingerprint, source: "tank/\(name)", destination: "backup/\(name)")
+            XCTAssertNotEqual(base, bases[name], "the base of \(name) did not move")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: world.lockPath(fingerprint)), "lock of \(name) left behind")
+        }
+        XCTAssertEqual(try world.zfsCalls("receive", on: FakeTierWorld.destinationHost).count, 2 * names.count)
+    }
+
+    func testOneFailingPairLeavesTheOthersUpdatedAndItsOwnBaseIntact() throws {
+        let world = try makeWorld()
+        try world.expectSuccess(try world.zettabee("initialize", "--all"))
+        for name in names { try world.ctl(FakeTierWorld.sourceHost, "write", "tank/\(name)", "100K") }
+        let failingBefore = try world.pairState(source: "tank/b", destination: "backup/b")
+        try world.addFault(["tool": "zfs", "sub": "snapshot", "host": "src", "match": "*tank/b@*",
+                            "effect": "fail", "message": "cannot create snapshot: out of space", "exit": "1"])
+
+        let outcome = try world.zettabee("update", "--all", "--jobs", "2")
+        XCTAssertEqual(outcome.exitCode, 1, outcome.stderr)
+        XCTAssertEqual(outcome.stdout, "")
+        let errors = outcome.stderr.split(separator: "\n")
+        XCTAssertEqual(errors.count, 1, outcome.stderr)
+        XCTAssertTrue(errors.first?.hasPrefix("zettabee: error: update backup/b: ") == true, outcome.stderr)
+        XCTAssertEqual(try world.pairState(source: "tank/b", destination: "backup/b"), failingBefore)
+        for name in names where name != "b" {
+            let fingerprint = try world.fingerprint("backup/\(name)")
+            try world.expectSynchronized(fingerprint: fingerprint, source: "tank/\(name)", destination: "backup/\(name)")
+            XCTAssertEqual(try world.dataset(FakeTierWorld.destinationHost, "backup/\(name)").snapshotNames.count, 2,
+                           "\(name) was updated")
+        }
+    }
+}
