@@ -278,4 +278,54 @@ final class FakeZFSReceiveTests: XCTestCase {
         XCTAssertNotEqual(pipeline.terminationStatus, 0)
         XCTAssertEqual(h.sh("zfs list backup/conc").code, 1, "the interrupted receive left nothing")
     }
+
+    /// A receive killed outright, whose parent has not reaped it yet, holds the destination no longer:
+    /// the next receive into it succeeds (a killed real `zfs` releases the dataset as it dies).
+    func testAKilledReceiveNotYetReapedDoesNotKeepTheDatasetBusy() throws {
+        h.ok("zfs send tank/src@a | zfs receive backup/dst && zfs send -i @a tank/src@b > \(h.world)/inc.zstream")
+        let stream = try Data(contentsOf: URL(fileURLWithPath: h.world + "/inc.zstream"))
+        // posix_spawn, not Process: Foundation would reap the child; the zombie must stay.
+        var fds: [Int32] = [0, 0]
+        XCTAssertEqual(pipe(&fds), 0)
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, fds[0], 0)
+        posix_spawn_file_actions_addclose(&actions, fds[1])
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        let argv: [UnsafeMutablePointer<CChar>?] = (["/bin/sh", "-c", "exec zfs receive backup/dst"] as [String]).map { strdup($0) } + [nil]
+        let envp: [UnsafeMutablePointer<CChar>?] = h.environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { (argv + envp).forEach { free($0) } }
+        var pid: pid_t = 0
+        XCTAssertEqual(posix_spawn(&pid, "/bin/sh", &actions, nil, argv, envp), 0)
+        close(fds[0])
+        var reaped = false
+        defer {
+            close(fds[1])
+            if !reaped { kill(pid, SIGKILL); var status: Int32 = 0; waitpid(pid, &status, 0) }
+        }
+        let head = stream.prefix(100_000)
+        XCTAssertEqual(head.withUnsafeBytes { write(fds[1], $0.baseAddress, $0.count) }, head.count)
+        let receiving = h.waitUntil(20) {
+            guard let state = try? h.dump(), let datasets = state["datasets"] as? [String: Any],
+                  let dst = datasets["backup/dst"] as? [String: Any] else { return false }
+            return (dst["receiver"] as? Int).map { Int32($0) } == pid
+        }
+        XCTAssertTrue(receiving, "the receive did not register itself on backup/dst")
+        XCTAssertEqual(h.sh("zfs receive backup/dst < \(h.world)/inc.zstream").err,
+                       "cannot receive incremental stream: dataset is busy\n", "a live receive keeps the dataset busy")
+        kill(pid, SIGKILL)
+        let zombie = h.waitUntil(10) {
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { return false }
+            return stat[stat.index(close, offsetBy: 2)...].hasPrefix("Z")
+        }
+        XCTAssertTrue(zombie, "the killed receive is not a zombie: the test proves nothing")
+        let r = h.sh("zfs receive backup/dst < \(h.world)/inc.zstream && zfs list -H -o name -t snapshot backup/dst")
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssertEqual(r.out, "backup/dst@a\nbackup/dst@b\n")
+        var status: Int32 = 0
+        XCTAssertEqual(waitpid(pid, &status, 0), pid)
+        reaped = true
+    }
 }

@@ -201,7 +201,13 @@ struct StateStore {
     }
 }
 
-/// Whether a process still runs (stale sender/receiver markers are ignored).
+/// Whether a process still runs (stale sender/receiver markers are ignored). A killed process that its
+/// parent has not reaped yet is a zombie: it holds nothing any more, as a killed real `zfs` holds nothing.
 func processAlive(_ pid: Int32) -> Bool {
-    kill(pid, 0) == 0 || errno == EPERM
+    guard kill(pid, 0) == 0 || errno == EPERM else { return false }
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+          let close = stat.lastIndex(of: ")")
+    else { return false }
+    let state = stat[stat.index(after: close)...].drop(while: { $0 == " " }).first
+    return state != "Z" && state != "X"
 }

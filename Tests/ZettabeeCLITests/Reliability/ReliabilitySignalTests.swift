@@ -31,7 +31,7 @@ final class ReliabilitySignalTests: XCTestCase {
             return children.count >= 3
         }
         XCTAssertTrue(recorded, "the transfer's processes were not recorded in the lock: \(children)", file: file, line: line)
-        XCTAssertTrue(children.allSatisfy { kill($0, 0) == 0 }, "recorded children not running", file: file, line: line)
+        XCTAssertTrue(children.allSatisfy(isRunning), "recorded children not running", file: file, line: line)
         return (world, base, run, children)
     }
 
@@ -47,7 +47,7 @@ final class ReliabilitySignalTests: XCTestCase {
         XCTAssertTrue(outcome.stderr.hasPrefix("zettabee: error: update backup/data: "), outcome.stderr)
         world.assertNagios(2, after: reported, prefix: "UPDATE backup/data: interrupted: ")
         let gone = waitUntil(seconds: max(0.1, 5 - Date().timeIntervalSince(sent))) {
-            children.allSatisfy { kill($0, 0) != 0 } && world.strayProcesses().isEmpty
+            !children.contains(where: isRunning) && world.strayProcesses().isEmpty
         }
         XCTAssertTrue(gone, "children left 5 s after the signal: \(world.strayProcesses().map(world.describeProcess))")
         XCTAssertEqual(try world.assertBaseIntact(), base)
@@ -66,7 +66,7 @@ final class ReliabilitySignalTests: XCTestCase {
         let outcome = try XCTUnwrap(run.wait(seconds: 10))
         XCTAssertTrue(outcome.signaled)
         // The killed run's children live on (each leads its own process group), and the lock says so.
-        XCTAssertTrue(children.contains { kill($0, 0) == 0 }, "no orphan survived: the test proves nothing")
+        XCTAssertTrue(children.contains(where: isRunning), "no orphan survived: the test proves nothing")
         guard case .stale(let holder) = PairLock.inspect(path: try world.lockPath) else {
             return XCTFail("the lock is not stale")
         }
@@ -80,7 +80,7 @@ final class ReliabilitySignalTests: XCTestCase {
         let log = try world.logText
         XCTAssertTrue(log.contains("found a stale lock of pid \(run.pid)"), log)
         XCTAssertTrue(log.contains("left running by the dead run"), log)
-        XCTAssertTrue(children.allSatisfy { kill($0, 0) != 0 }, "orphans still running")
+        XCTAssertFalse(children.contains(where: isRunning), "orphans still running")
         world.assertNoStrayProcess()
         try world.assertLockReleased()
         let newBase = try world.assertBaseIntact()

@@ -51,6 +51,16 @@ final class SignalledRun {
     }
 }
 
+/// Whether `pid` runs. A killed orphan stays a zombie until whoever adopted it reaps it; it holds
+/// nothing any more, so it counts as gone.
+func isRunning(_ pid: Int32) -> Bool {
+    guard kill(pid, 0) == 0, let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+          let close = stat.lastIndex(of: ")")
+    else { return false }
+    let state = stat[stat.index(after: close)...].drop(while: { $0 == " " }).first
+    return state != "Z" && state != "X"
+}
+
 /// Polls `condition` every 20 ms until it holds or `seconds` pass; returns whether it held.
 @discardableResult
 func waitUntil(seconds: Double, _ condition: () -> Bool) -> Bool {
