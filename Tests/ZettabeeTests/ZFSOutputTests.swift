@@ -29,6 +29,29 @@ final class ZFSOutputTests: XCTestCase {
         XCTAssertEqual(try PropertyTable.parse(""), PropertyTable())
     }
 
+    /// `zfs get -d 1` lists the filesystem, its snapshots and its direct children: the state keeps the
+    /// snapshots in creation order and the children's names (a sibling with a common prefix is not one).
+    func testDatasetStateFromADepthOneTable() throws {
+        let output = """
+            tank/a\tguid\t11\t-
+            tank/a@s2\tguid\t22\t-
+            tank/a@s2\tcreatetxg\t20\t-
+            tank/a@s1\tguid\t33\t-
+            tank/a@s1\tcreatetxg\t10\t-
+            tank/a/kid\tguid\t44\t-
+            tank/a/vol\tguid\t55\t-
+            tank/a#mark\tguid\t66\t-
+            tank/ab\tguid\t77\t-
+
+            """
+        let state = try DatasetState.from(try PropertyTable.parse(output), dataset: try DatasetName("tank/a"))
+        XCTAssertTrue(state.exists)
+        XCTAssertEqual(state.snapshots.map(\.snapshot.name), ["s1", "s2"])
+        XCTAssertEqual(state.children, ["tank/a/kid", "tank/a/vol"])
+        let alone = try DatasetState.from(try PropertyTable.parse("tank/a\tguid\t11\t-\n"), dataset: try DatasetName("tank/a"))
+        XCTAssertEqual(alone.children, [])
+    }
+
     func testPropertyTableRejectsUnexpectedOutput() {
         let cases: [(String, String)] = [
             ("backup/a\tatime\ton\tdefault\textra\n",

@@ -1,7 +1,7 @@
 import CommandGraph
 
 /// Runs `purge` for one pair: reads both sides (one `zfs get` each, with `userrefs`), makes a `PurgePlan`
-/// and destroys what it names, one snapshot per `zfs destroy`. Refuses unless the pair is Synchronized.
+/// and destroys what it names, one snapshot (with its descendants' of the same name) per `zfs destroy`. Refuses unless the pair is Synchronized.
 public struct Purger {
     public let replicator: Replicator
     let log: PairLog
@@ -35,11 +35,15 @@ public struct Purger {
         for held in plan.keptHeld { log.info("purge: keeping \(held): it is held") }
         var failures: [String] = []
         guard !dryRun else { return Outcome(plan: plan, failures: []) }
-        for (session, snapshots) in [(replicator.destination, plan.destination), (replicator.source, plan.source)] {
+        let sides = [
+            (replicator.destination, plan.destination, destinationState), (replicator.source, plan.source, sourceState),
+        ]
+        for (session, snapshots, state) in sides {
             for snapshot in snapshots {
                 log.info("purge: destroying \(snapshot) on \(session.host)")
                 do {
-                    try session.run(try ZFS.destroy([snapshot]))
+                    // A pair with child filesystems has its snapshots on the children too.
+                    try session.run(try ZFS.destroy([snapshot], recursive: !state.children.isEmpty))
                 } catch let failure as CommandFailure {
                     log.error("purge: could not destroy \(snapshot): \(failure.description)")
                     failures.append("\(snapshot): \(failure.lastStderrLine ?? failure.description)")

@@ -25,12 +25,18 @@ public struct DatasetState: Hashable, Sendable {
     public var properties: [String: PropertyValue]
     /// Its snapshots, oldest first (by createtxg).
     public var snapshots: [SnapshotRecord]
+    /// Its direct child filesystems and volumes, by name: a pair with children is sent recursively.
+    public var children: [String]
 
-    public init(dataset: DatasetName, exists: Bool, properties: [String: PropertyValue] = [:], snapshots: [SnapshotRecord] = []) {
+    public init(
+        dataset: DatasetName, exists: Bool, properties: [String: PropertyValue] = [:], snapshots: [SnapshotRecord] = [],
+        children: [String] = []
+    ) {
         self.dataset = dataset
         self.exists = exists
         self.properties = properties
         self.snapshots = snapshots
+        self.children = children
     }
 
     public static func missing(_ dataset: DatasetName) -> DatasetState { DatasetState(dataset: dataset, exists: false) }
@@ -49,7 +55,7 @@ public struct DatasetState: Hashable, Sendable {
     }
 
     /// Builds the state of `dataset` from a `zfs get -Hp -d 1 -o name,property,value,source` table.
-    /// Rows of other datasets (children, other pairs' filesystems) are ignored.
+    /// Of the other rows (depth 1 also lists the direct children), only the children's names are kept.
     public static func from(_ table: PropertyTable, dataset: DatasetName) throws(ZFSOutputError) -> DatasetState {
         guard let own = table.entries[dataset.rawValue] else { return .missing(dataset) }
         var snapshots: [SnapshotRecord] = []
@@ -69,6 +75,8 @@ public struct DatasetState: Hashable, Sendable {
                 creation: properties["creation"]?.value.flatMap { Int64($0) }))
         }
         snapshots.sort { ($0.createTXG, $0.snapshot.name) < ($1.createTXG, $1.snapshot.name) }
-        return DatasetState(dataset: dataset, exists: true, properties: own, snapshots: snapshots)
+        let childPrefix = dataset.rawValue + "/"
+        let children = table.entries.keys.filter { $0.hasPrefix(childPrefix) && !$0.contains("@") && !$0.contains("#") }.sorted()
+        return DatasetState(dataset: dataset, exists: true, properties: own, snapshots: snapshots, children: children)
     }
 }

@@ -61,7 +61,7 @@ public struct PropertyTable: Hashable, Sendable {
     }
 
     /// Parses the whole output. Every line must have exactly four tab-separated columns, a valid
-    /// dataset or snapshot name, a plausible property name and a known source; a (dataset,
+    /// dataset, snapshot or bookmark name, a plausible property name and a known source; a (dataset,
     /// property) listed twice is an error too.
     public static func parse(_ output: String) throws(ZFSOutputError) -> PropertyTable {
         let reader = OutputLines(command: "zfs get")
@@ -95,8 +95,15 @@ public struct PropertyTable: Hashable, Sendable {
         }
     }
 
+    /// A dataset, a snapshot, or a bookmark (`fs#mark`: a recursive `zfs get` on OpenZFS lists them too).
     static func isDatasetOrSnapshot(_ name: String) -> Bool {
         if name.contains("@") { return (try? SnapshotName(parsing: name)) != nil }
+        let parts = name.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false)
+        if parts.count == 2 {
+            let mark = parts[1]
+            return (try? DatasetName(String(parts[0]))) != nil && !mark.isEmpty && !mark.contains("#")
+                && (try? SnapshotName(parsing: "\(parts[0])@\(mark)")) != nil
+        }
         return (try? DatasetName(name)) != nil
     }
 

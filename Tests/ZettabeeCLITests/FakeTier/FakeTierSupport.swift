@@ -252,6 +252,8 @@ struct FakeSnapshot: Decodable, Equatable {
     var createtxg: UInt64
     var referenced: Int64
     var written: Int64
+    /// Hold tag → time.
+    var holds: [String: Int64]
 }
 
 /// One line of the world's call log.

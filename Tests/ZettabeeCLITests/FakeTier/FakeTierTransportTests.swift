@@ -29,6 +29,41 @@ final class FakeTierTransportTests: XCTestCase {
                       mbufferArguments: ["-m", "64M"], senderArguments: ["-R", "50M"])
     }
 
+    /// A source with a child filesystem is sent with its descendants (`snapshot -r`, `send -R`), both
+    /// at initialize and at update; the child's data arrives, its base is held and its old snapshots go
+    /// with the base's. A bookmark on the source is no obstacle.
+    func testAFilesystemWithAChildIsReplicatedWithItsDescendants() throws {
+        let world = try FakeTierWorld(name)
+        try world.standardHosts(size: "2M")
+        try world.ctl(FakeTierWorld.sourceHost, "create", "tank/data/child")
+        try world.ctl(FakeTierWorld.sourceHost, "write", "tank/data/child", "1M")
+        try world.writeConfig("src:tank/data  backup:backup/data")
+        let fingerprint = try world.fingerprint("backup/data")
+        try world.setupAndInitialize("backup/data")
+        var base = try world.expectSynchronized(fingerprint: fingerprint, source: "tank/data", destination: "backup/data")
+        XCTAssertEqual(try world.zfsCalls("send", on: "src").map(\.line), ["send -R tank/data@\(base)"])
+        XCTAssertNotNil(try world.dataset("backup", "backup/data/child").snapshot(base))
+
+        try world.ctl(FakeTierWorld.sourceHost, "write", "tank/data/child", "1M")
+        // An operator's bookmark: `zfs get -d 1` lists it among the rows zettabee reads.
+        XCTAssertEqual(try world.zfs(on: "src", ["bookmark", "tank/data@\(base)", "tank/data#mine"]).exitCode, 0)
+        try world.clearCalls()
+        try world.expectSuccess(try world.zettabee("update", "backup/data"))
+        let previous = base
+        base = try world.expectSynchronized(fingerprint: fingerprint, source: "tank/data", destination: "backup/data")
+        XCTAssertEqual(try world.zfsCalls("snapshot", on: "src").map(\.line), ["snapshot -r tank/data@\(base)"])
+        XCTAssertEqual(try world.zfsCalls("send", on: "src").map(\.line), ["send -R -i tank/data@\(previous) tank/data@\(base)"])
+        let sourceChild = try world.dataset("src", "tank/data/child")
+        let child = try world.dataset("backup", "backup/data/child")
+        XCTAssertEqual(child.snapshot(base)?.guid, sourceChild.snapshot(base)?.guid)
+        XCTAssertEqual(child.referenced, sourceChild.snapshot(base)?.referenced, "the child's new data arrived")
+        XCTAssertEqual(sourceChild.snapshotNames, [base], "the child's old snapshot went with the old base")
+        let tag = "zettabee.\(fingerprint)"
+        XCTAssertEqual(sourceChild.snapshot(base)?.holds.keys.sorted(), [tag], "the child's base is held on the source")
+        XCTAssertEqual(child.snapshot(base)?.holds.keys.sorted(), [tag], "and on the destination")
+        XCTAssertEqual(child.snapshot(previous)?.holds ?? [:], [:], "the old base's holds are released")
+    }
+
     // MARK: the scenario
 
     /// initialize, then three updates with data written before each; after every run the pair is
