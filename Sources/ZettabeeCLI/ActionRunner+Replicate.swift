@@ -69,7 +69,7 @@ extension ActionRunner {
         defer { publisher?.finish() }
         var settings = ReplicationSettings(
             files: files, sshConfig: options.sshConfigPath, dryRun: options.dryRun, forceRollback: options.forceRollback,
-            observer: publisher)
+            observer: publisher, capabilities: capabilities)
         let recorder = lock
         settings.childStarted = { pid in
             if let identity = ProcessIdentity.of(pid: pid) { recorder?.recordChild(identity.description) }

@@ -24,6 +24,8 @@ public struct ActionRunner {
     let invocation: Invocation
     let terminal: Terminal
     let executor: any GraphExecuting
+    /// Hosts' capabilities, probed once for all the pairs of this run.
+    let capabilities = CapabilityCache()
 
     public init(invocation: Invocation, terminal: Terminal = .standard, executor: any GraphExecuting = ProcessRunner()) {
         self.invocation = invocation

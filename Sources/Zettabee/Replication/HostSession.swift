@@ -43,6 +43,8 @@ public final class HostSession: @unchecked Sendable {
     public let host: String
     /// Where commands run: changes to the shared connection's client while a master is up.
     public internal(set) var location: Location
+    /// Where the session was opened to, whatever connection it goes through now: names the host.
+    public let origin: Location
     let executor: any GraphExecuting
     let runOptions: RunOptions
     let observer: (String) -> Void
@@ -55,6 +57,7 @@ public final class HostSession: @unchecked Sendable {
     ) {
         self.host = host
         self.location = location
+        origin = location
         self.executor = executor
         self.runOptions = runOptions
         self.observer = observer

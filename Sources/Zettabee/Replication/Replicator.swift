@@ -19,12 +19,16 @@ public struct ReplicationSettings: Sendable {
     public var observer: (any ReplicationObserver)?
     /// Told the pid of every transfer process as it starts (the lock records them).
     public var childStarted: (@Sendable (Int32) -> Void)?
+    /// Hosts' capabilities, shared by the pairs of one run.
+    public var capabilities: CapabilityCache
 
     public init(
         files: PairFiles, sshConfig: String? = nil, dryRun: Bool = false, forceRollback: Bool = false,
-        environment: [String: String] = [:], stallTimeout: Double? = nil, observer: (any ReplicationObserver)? = nil
+        environment: [String: String] = [:], stallTimeout: Double? = nil, observer: (any ReplicationObserver)? = nil,
+        capabilities: CapabilityCache = CapabilityCache()
     ) {
         self.observer = observer
+        self.capabilities = capabilities
         self.files = files
         self.sshConfig = sshConfig
         self.dryRun = dryRun
@@ -56,7 +60,9 @@ public final class Replicator: @unchecked Sendable {
     public let source: HostSession
     public let destination: HostSession
     let sourceSSH: SSHDestination
-    private var capabilityCache: [String: HostCapabilities] = [:]
+    /// The source has child filesystems: the pair's snapshots are taken, sent, held, released and
+    /// destroyed with its descendants. Set from the source's state at the start of a run.
+    private(set) var recursive = false
 
     public init(
         pair: Pair, settings: ReplicationSettings, executor: any GraphExecuting, log: PairLog,
@@ -85,11 +91,11 @@ public final class Replicator: @unchecked Sendable {
 
     // MARK: reading state
 
-    /// What each host's zfs supports, probed once per run: `zfs version` (absent on old zfs) and the
-    /// pool's version (`-` or 5000 for feature flags; a number such as 23 for legacy pools).
+    /// What each host's zfs supports, probed once per run (see `CapabilityCache`): `zfs version`
+    /// (absent on old zfs) and the pool's version (`-` or 5000 for feature flags; a number such as 23
+    /// for legacy pools).
     public func capabilities(of session: HostSession, pool: String) throws(ActionError) -> HostCapabilities {
-        let key = session.host + "\u{0}" + pool
-        if let cached = capabilityCache[key] { return cached }
+        if let cached = settings.capabilities.value(at: session.origin, pool: pool) { return cached }
         let versionProbe = session.probe(ZFS.version())
         let report: ZFSVersionReport
         do {
@@ -116,7 +122,7 @@ public final class Replicator: @unchecked Sendable {
             throw ActionError("cannot read the version of pool \(pool) on \(session.host): \(error)", nagios: .unknown)
         }
         let capabilities = HostCapabilities.derive(zfs: report, pool: poolVersion)
-        capabilityCache[key] = capabilities
+        settings.capabilities.store(capabilities, at: session.origin, pool: pool)
         log.debug("capabilities of \(session.host) (pool \(pool)): \(capabilities)")
         return capabilities
     }
@@ -171,7 +177,7 @@ public final class Replicator: @unchecked Sendable {
                     + "zettabee does not overwrite it: destroy or rename it first")
         }
         let destinationCapabilities = try capabilities(of: destination, pool: pair.destination.dataset.pool)
-        let recursive = try hasChildren(pair.source.dataset)
+        recursive = !sourceState.children.isEmpty
         let snapshot = try newSnapshotName(avoiding: sourceState)
 
         var received: [PropertyAssignment] = [try assignment("readonly", "on")]
@@ -212,6 +218,7 @@ public final class Replicator: @unchecked Sendable {
         let resumable = sourceCapabilities.resumableReceive && destinationCapabilities.resumableReceive
         let destinationExtra = destinationCapabilities.resumableReceive ? [PropertyName.receiveResumeToken.rawValue] : []
         var (condition, sourceState, destinationState) = try assess(destinationExtra: destinationExtra)
+        recursive = !sourceState.children.isEmpty
         guard case .synchronized(var base) = condition else {
             if condition == .uninitialized {
                 throw ActionError("pair is not initialized; run: zettabee initialize \(pair.destination.dataset)")
@@ -241,7 +248,6 @@ public final class Replicator: @unchecked Sendable {
             if !settings.dryRun { (condition, sourceState, destinationState) = try assess(destinationExtra: destinationExtra) }
         }
         try discardLeftovers(after: base, source: sourceState, destination: destinationState)
-        let recursive = try hasChildren(pair.source.dataset)
         let snapshot = try newSnapshotName(avoiding: sourceState)
         let sourceSnapshot = try snapshotName(pair.source.dataset, snapshot)
         let baseSnapshot = try snapshotName(pair.source.dataset, base)
@@ -260,8 +266,8 @@ public final class Replicator: @unchecked Sendable {
             }
             throw error
         }
-        if !settings.dryRun { try verifyReceived(snapshot) }
-        try moveBase(to: snapshot, from: base, initial: false)
+        let verified = settings.dryRun ? nil : try verifyReceived(snapshot)
+        try moveBase(to: snapshot, from: base, initial: false, verified: verified)
         let seconds = now().timeIntervalSince(started)
         if !settings.dryRun {
             log.info("update done: base \(snapshot), \(volume(transfer)) in \(format(seconds)) s")
@@ -279,8 +285,9 @@ public final class Replicator: @unchecked Sendable {
     }
 
     /// After `snapshot` is verified on both sides: holds it on both, records it as the base, releases
-    /// the old base's holds, and destroys the pair's older snapshots on the source.
-    func moveBase(to snapshot: String, from old: String?, initial: Bool) throws(ActionError) {
+    /// the old base's holds, and destroys the pair's older snapshots on the source. `verified` is the
+    /// source's state read by the verification, when there was one (else the source is read again).
+    func moveBase(to snapshot: String, from old: String?, initial: Bool, verified: DatasetState? = nil) throws(ActionError) {
         try hold(snapshot, on: destination, dataset: pair.destination.dataset)
         try hold(snapshot, on: source, dataset: pair.source.dataset)
         try recordBase(snapshot, initial: initial)
@@ -290,14 +297,14 @@ public final class Replicator: @unchecked Sendable {
         if settings.dryRun {
             try mutate(source, try destroyCommand(try snapshotName(pair.source.dataset, old)))
         } else {
-            try destroyOlderSourceSnapshots(than: snapshot)
+            try destroyOlderSourceSnapshots(than: snapshot, in: verified)
         }
     }
 
     /// `zfs hold zettabee.<fp> ds@snapshot`. Already held is fine; a zfs without holds is logged.
     func hold(_ snapshot: String, on session: HostSession, dataset: DatasetName) throws(ActionError) {
         let command: Command
-        do { command = try ZFS.hold(try holdTag, on: [try dataset.snapshot(snapshot)]) } catch {
+        do { command = try ZFS.hold(try holdTag, on: [try dataset.snapshot(snapshot)], recursive: recursive) } catch {
             throw ActionError("\(error)", nagios: .unknown)
         }
         if settings.dryRun { return dryRunOutput(session.render(command)) }
@@ -314,7 +321,7 @@ public final class Replicator: @unchecked Sendable {
 
     /// `zfs release zettabee.<fp> ds@snapshot`, best effort: a missing hold or snapshot is fine.
     func release(_ snapshot: String, on session: HostSession, dataset: DatasetName) {
-        guard let tag = try? holdTag, let name = try? dataset.snapshot(snapshot), let command = try? ZFS.release(tag, from: [name]) else {
+        guard let tag = try? holdTag, let name = try? dataset.snapshot(snapshot), let command = try? ZFS.release(tag, from: [name], recursive: recursive) else {
             return
         }
         if settings.dryRun { return dryRunOutput(session.render(command)) }
@@ -389,8 +396,8 @@ public final class Replicator: @unchecked Sendable {
         }
         try? FileManager.default.removeItem(atPath: resumeRecordPath)
         if settings.dryRun { return base }
-        try verifyReceived(candidate.snapshot.name)
-        try moveBase(to: candidate.snapshot.name, from: base, initial: false)
+        let verified = try verifyReceived(candidate.snapshot.name)
+        try moveBase(to: candidate.snapshot.name, from: base, initial: false, verified: verified)
         log.info("resumed receive completed: base \(candidate.snapshot.name)")
         return candidate.snapshot.name
     }
@@ -492,8 +499,10 @@ public final class Replicator: @unchecked Sendable {
         StageID(pipeline: 0, stage: graph.pipelines[0].stages.count - 1)
     }
 
-    /// Checks the destination now holds `snapshot` with the source snapshot's GUID.
-    func verifyReceived(_ snapshot: String) throws(ActionError) {
+    /// Checks the destination now holds `snapshot` with the source snapshot's GUID. Returns the source's
+    /// state as read for that, which also tells which older snapshots the base's move may destroy.
+    @discardableResult
+    func verifyReceived(_ snapshot: String) throws(ActionError) -> DatasetState {
         settings.observer?.phase("verify", estimatedBytes: nil)
         let sourceState = try readState(of: source, dataset: pair.source.dataset)
         let destinationState = try readState(of: destination, dataset: pair.destination.dataset)
@@ -508,6 +517,7 @@ public final class Replicator: @unchecked Sendable {
             throw ActionError(
                 "GUID mismatch after receive of \(snapshot): source \(sent.guid), destination \(received.guid); pair is Inconsistent")
         }
+        return sourceState
     }
 
     /// Moves the base: the destination's properties first (the truth), then the source's.
@@ -539,9 +549,12 @@ public final class Replicator: @unchecked Sendable {
         }
     }
 
-    /// After the base moved: the pair's older snapshots on the source are no longer needed.
-    func destroyOlderSourceSnapshots(than snapshot: String) throws(ActionError) {
-        let state = try readState(of: source, dataset: pair.source.dataset)
+    /// After the base moved: the pair's older snapshots on the source are no longer needed. `known` is
+    /// a state of the source read since `snapshot` was taken; only the pair's own snapshots older than
+    /// it are destroyed, and one already gone is logged, so a state read a moment earlier is as good.
+    func destroyOlderSourceSnapshots(than snapshot: String, in known: DatasetState? = nil) throws(ActionError) {
+        let state: DatasetState
+        if let known { state = known } else { state = try readState(of: source, dataset: pair.source.dataset) }
         guard let newest = state.snapshot(named: snapshot) else { return }
         let older = state.snapshots.filter {
             $0.createTXG < newest.createTXG && PairSnapshotName.isSnapshot($0.snapshot, of: pair.fingerprint)
@@ -614,18 +627,6 @@ public final class Replicator: @unchecked Sendable {
             try mutate(source, try destroyCommand(snapshot))
         } catch {
             log.warn("could not destroy \(snapshot) on the source (the next run will): \(error.message)")
-        }
-    }
-
-    func hasChildren(_ dataset: DatasetName) throws(ActionError) -> Bool {
-        do {
-            let output = try source.run(ZFS.list(
-                [dataset], depth: .levels(1), properties: [.name], types: [.filesystem, .volume]))
-            return output.split(separator: "\n").contains { $0 != Substring(dataset.rawValue) }
-        } catch let failure as CommandFailure {
-            throw ActionError(failure, context: "listing \(dataset)")
-        } catch {
-            throw ActionError("\(error)", nagios: .unknown)
         }
     }
 
@@ -707,7 +708,7 @@ public final class Replicator: @unchecked Sendable {
     }
 
     func destroyCommand(_ snapshot: SnapshotName) throws(ActionError) -> Command {
-        do { return try ZFS.destroy([snapshot]) } catch { throw ActionError(error.description, exitCode: 2, nagios: .unknown) }
+        do { return try ZFS.destroy([snapshot], recursive: recursive) } catch { throw ActionError(error.description, exitCode: 2, nagios: .unknown) }
     }
 
     func setCommand(_ assignments: [PropertyAssignment], on dataset: DatasetName) throws(ActionError) -> Command {
