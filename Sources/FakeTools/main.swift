@@ -2,7 +2,11 @@ import Foundation
 
 /// `zfake TOOL ARGS…`: the fake tools behind the shims in `fixtures/fakebin/`. Each shim execs
 /// `zfake <its name> "$@"`; `zfake ctl …` is the control command tests use to set up the world.
-let arguments = Array(CommandLine.arguments.dropFirst())
+/// Started through a link named after a tool (`zfs -> zfake`, `zfake-ctl -> zfake`), zfake is that
+/// tool, with no shell in between (the benchmarks use such links).
+let linkedTools = ["zfs": "zfs", "zpool": "zpool", "ssh": "ssh", "mbuffer": "mbuffer", "send_nsca": "send_nsca", "zfake-ctl": "ctl"]
+let invokedAs = String(CommandLine.arguments[0].split(separator: "/").last ?? "")
+let arguments = linkedTools[invokedAs].map { [$0] + CommandLine.arguments.dropFirst() } ?? Array(CommandLine.arguments.dropFirst())
 guard let tool = arguments.first else {
     FileHandle.standardError.write(Data("usage: zfake zfs|zpool|ssh|mbuffer|send_nsca|ctl ARGS...\n".utf8))
     exit(2)

@@ -299,4 +299,24 @@ final class FakeZFSCommandTests: XCTestCase {
         XCTAssertTrue(r.err.hasPrefix("cannot receive: early\n"), r.err)
         XCTAssertTrue(r.err.contains("cannot open 'backup/w': dataset does not exist"))
     }
+
+    /// Links named after the tools start zfake as that tool with no shell shim, and ssh through such a
+    /// link finds the linked zfs for the remote side: the same answers as through the shims.
+    func testLinksNamedAfterTheToolsWorkLikeTheShims() throws {
+        let links = h.world + "/links"
+        try FileManager.default.createDirectory(atPath: links, withIntermediateDirectories: true)
+        for tool in ["zfs", "zpool", "ssh", "zfake-ctl"] {
+            try FileManager.default.createSymbolicLink(atPath: links + "/" + tool, withDestinationPath: h.zfake)
+        }
+        func script(_ pool: String) -> String {
+            "zfake-ctl --host src create-pool \(pool) && zfs list -H -o name tank/src"
+                + " && ssh src zfs list -H -o name \(pool) && zpool get -H -o value version tank"
+        }
+        let throughShims = h.sh(script("far1"))
+        XCTAssertEqual(throughShims.code, 0, throughShims.err)
+        let throughLinks = h.sh(script("far2"), env: ["PATH": links + ":/usr/bin:/bin", "ZFAKE_BIN": ""])
+        XCTAssertEqual(throughLinks.code, 0, throughLinks.err)
+        XCTAssertEqual(throughShims.out, "tank/src\nfar1\n-\n")
+        XCTAssertEqual(throughLinks.out, "tank/src\nfar2\n-\n")
+    }
 }

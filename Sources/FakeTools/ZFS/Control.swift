@@ -134,10 +134,10 @@ enum ControlTool {
                 try (existing + rule + "\n").write(toFile: world.faultsFile, atomically: true, encoding: .utf8)
             }
         case "fault-clear":
-            try FileLock.withLock(path: world.faultsFile) {
+            FileLock.withLock(path: world.faultsFile) {
                 try? FileManager.default.removeItem(atPath: world.faultsFile)
             }
-            try FileLock.withLock(path: world.faultCounters) {
+            FileLock.withLock(path: world.faultCounters) {
                 try? FileManager.default.removeItem(atPath: world.faultCounters)
             }
         default:

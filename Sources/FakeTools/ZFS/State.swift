@@ -182,9 +182,13 @@ struct StateStore {
     }
 
     private func load() -> HostState {
+        let version = FileVersion.of(path)
+        if let version, let memo = StateMemo.shared.state(at: path, version: version) { return memo }
         guard let data = FileManager.default.contents(atPath: path), !data.isEmpty else { return HostState() }
         do {
-            return try JSONDecoder().decode(HostState.self, from: data)
+            let state = try JSONDecoder().decode(HostState.self, from: data)
+            if let version { StateMemo.shared.remember(state, at: path, version: version) }
+            return state
         } catch {
             FileHandle.standardError.write(Data("zfake: corrupt state file \(path): \(error)\n".utf8))
             exit(70)
@@ -193,11 +197,45 @@ struct StateStore {
 
     private func save(_ state: HostState) throws {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        encoder.outputFormatting = [.sortedKeys]
         let data = try encoder.encode(state)
         let temporary = path + ".tmp.\(getpid())"
         try data.write(to: URL(fileURLWithPath: temporary))
         guard rename(temporary, path) == 0 else { throw Failure("zfake: cannot replace \(path)", code: 70) }
+        if let version = FileVersion.of(path) { StateMemo.shared.remember(state, at: path, version: version) }
+    }
+}
+
+/// Which version of a file is on disk: a save renames a new file into place, so the inode changes.
+struct FileVersion: Equatable {
+    var device: UInt64
+    var inode: UInt64
+    var size: Int64
+    var modifiedSeconds: Int
+    var modifiedNanoseconds: Int
+
+    static func of(_ path: String) -> FileVersion? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return FileVersion(
+            device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int64(info.st_size),
+            modifiedSeconds: info.st_mtim.tv_sec, modifiedNanoseconds: info.st_mtim.tv_nsec)
+    }
+}
+
+/// The state last read or written by this process, so that one zfs call decodes its host's state once
+/// even when it reads it several times (the legacy switch, then the command).
+final class StateMemo: @unchecked Sendable {
+    static let shared = StateMemo()
+    private let lock = NSLock()
+    private var entry: (path: String, version: FileVersion, state: HostState)?
+
+    func state(at path: String, version: FileVersion) -> HostState? {
+        lock.withLock { entry.flatMap { $0.path == path && $0.version == version ? $0.state : nil } }
+    }
+
+    func remember(_ state: HostState, at path: String, version: FileVersion) {
+        lock.withLock { entry = (path, version, state) }
     }
 }
 
