@@ -438,13 +438,25 @@ def many_pairs(args, base):
         for d in range(10):
             w.ctl(f"src{h}", "create", f"tank/d{d}")
             w.ctl(f"src{h}", "write", f"tank/d{d}", "10M")
-            lines.append(f"src{h}:tank/d{d}  backup:backup/h{h}d{d}")
+            lines.append(f"src{h}:tank/d{d}  backup:backup/h{h}d{d}  keep=2")
             dests.append(f"backup/h{h}d{d}")
     w.write_config(lines)
     w.zb("setup")
     w.zb("initialize", "--all", "--jobs", "4")
+    faults = os.path.join(w.world, "faults")
 
     def touch():
+        """New data on every source, and the steady state of an installation whose cron also runs purge:
+        without it every update adds a snapshot on the destination, and each fake zfs call there reads
+        and writes a state file that grows with them (real zfs is not slowed down by a few hundred)."""
+        latency_rule = open(faults).read() if os.path.exists(faults) else None
+        if latency_rule:
+            os.remove(faults)
+        for dest in dests:
+            w.zb("purge", dest)
+        if latency_rule:
+            with open(faults, "w") as f:
+                f.write(latency_rule)
         for h in range(5):
             for d in range(10):
                 w.ctl(f"src{h}", "write", f"tank/d{d}", "1M")
@@ -452,7 +464,6 @@ def many_pairs(args, base):
     # Zero-latency fakes are CPU-bound (each fake is a process start), so --jobs beyond the CPU count
     # cannot help there; with a simulated network latency per remote zfs call the pairs wait, and more
     # jobs pay off. Both are measured; the slowest pair is timed alone under the same latency.
-    faults = os.path.join(w.world, "faults")
     for latency, jobs_list in ((None, [j for j in args.jobs if j <= os.cpu_count()] or [1]), ("0.05", args.latency_jobs)):
         if latency:
             with open(faults, "w") as f:
