@@ -199,7 +199,10 @@ public final class Replicator: @unchecked Sendable {
             throw error
         }
         if !settings.dryRun { try verifyReceived(snapshot) }
-        if !byReceive { try setProperties(received, on: pair.destination.dataset, at: destination) }
+        if !byReceive {
+            try setProperties(received, on: pair.destination.dataset, at: destination)
+            undoChangesSinceReceive(snapshot, children: sourceState.children)
+        }
         try moveBase(to: snapshot, from: nil, initial: true)
         let seconds = now().timeIntervalSince(started)
         if !settings.dryRun {
@@ -520,6 +523,24 @@ public final class Replicator: @unchecked Sendable {
                 "GUID mismatch after receive of \(snapshot): source \(sent.guid), destination \(received.guid); pair is Inconsistent")
         }
         return sourceState
+    }
+
+    /// Where `receive -o readonly=on` is missing (old zfs), the received filesystems were mounted
+    /// writable until `readonly` was set; mounting the children updates the parent's access times, and
+    /// the next incremental receive would then refuse a destination "modified since most recent
+    /// snapshot". Rolls each one back to the snapshot just received (nothing else can be newer); best
+    /// effort, as the pair is already replicated.
+    func undoChangesSinceReceive(_ snapshot: String, children: [String]) {
+        let sourcePrefix = pair.source.dataset.rawValue
+        let names = [pair.destination.dataset.rawValue] + children.map { pair.destination.dataset.rawValue + $0.dropFirst(sourcePrefix.count) }
+        for name in names {
+            do throws(ActionError) {
+                guard let dataset = try? DatasetName(name), let target = try? dataset.snapshot(snapshot) else { continue }
+                try mutate(destination, ZFS.rollback(to: target))
+            } catch {
+                log.warn("could not roll \(name) back to \(snapshot) after setting it read-only: \(error.message)")
+            }
+        }
     }
 
     /// Moves the base: the destination's properties first (the truth), then the source's.

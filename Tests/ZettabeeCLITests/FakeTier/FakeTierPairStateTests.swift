@@ -133,10 +133,10 @@ final class FakeTierPairStateTests: XCTestCase {
         let mbufferLines = mbuffer.stdout.split(separator: "\n").map(String.init)
         XCTAssertEqual(mbufferLines.count, 11, mbuffer.stdout)
         XCTAssertTrue(mbufferLines[0].hasPrefix("ssh -o BatchMode=yes -- root@src 'zfs snapshot tank/b@zettabee.\(fingerprintB)."))
-        XCTAssertEqual(mbufferLines[1], "mbuffer -q -s 128k -I backup:\(port) | zfs receive -s backup/b")
+        XCTAssertEqual(mbufferLines[1], "mbuffer -q -s 1M -I backup:\(port) | zfs receive -s backup/b")
         XCTAssertEqual(mbufferLines[2], "# after port \(port) listens:")
         XCTAssertTrue(mbufferLines[3].contains("zfs send -i tank/b@\(baseB) tank/b@zettabee.\(fingerprintB)."), mbufferLines[3])
-        XCTAssertTrue(mbufferLines[3].hasSuffix("| mbuffer -q -s 128k -R 20M -O backup:\(port)'"), mbufferLines[3])
+        XCTAssertTrue(mbufferLines[3].hasSuffix("| mbuffer -q -s 1M -R 20M -O backup:\(port)'"), mbufferLines[3])
 
         XCTAssertEqual(try mutatingCalls(world).map(\.line), [], "only reads ran")
         XCTAssertTrue(try world.calls().allSatisfy { $0.tool != "mbuffer" }, "no transfer ran")

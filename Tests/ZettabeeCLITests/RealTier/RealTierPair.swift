@@ -121,8 +121,12 @@ final class RealTierPair {
     }
 
     func cleanup() {
-        // zettabee holds the base on both sides (tag zettabee.<fp>): release before destroying
-        for dataset in [destinationFS, sourceFS] {
+        // zettabee holds the base on both sides (tag zettabee.<fp>), on child filesystems too: release
+        // before destroying
+        let filesystems = [destinationFS, sourceFS].flatMap { dataset in
+            (try? env.zfs("list", "-H", "-o", "name", "-r", dataset).split(separator: "\n").map(String.init)) ?? []
+        }
+        for dataset in filesystems {
             for snapshot in (try? env.snapshots(of: dataset)) ?? [] {
                 let name = "\(dataset)@\(snapshot)"
                 if let refs = try? env.property("userrefs", of: name), refs != "0" {

@@ -71,6 +71,40 @@ final class RealTierReplicationTests: XCTestCase {
         try pair.assertReplicated(destinationSnapshots: 2, previous: base, window: updateStarted...Date())
     }
 
+    /// A source with a child filesystem, on zfs-fuse: initialize and update carry the child (`-R`),
+    /// hold its base and destroy its old snapshot like the parent's.
+    func testRealTierFilesystemWithAChildIsReplicatedWithIt() throws {
+        let pair = try RealTierPair(env, label: "kid", transport: .ssh(compress: "none"))
+        defer { pair.cleanup() }
+        try runSetup(pair)
+        try pair.writeConfig()
+        try pair.createSource()
+        let sourceChild = pair.sourceFS + "/kid", destinationChild = pair.destinationFS + "/kid"
+        try env.zfs("create", sourceChild)
+        let childMount = try env.mountpoint(of: sourceChild)
+        try Data(repeating: 7, count: 1 << 20).write(to: URL(fileURLWithPath: childMount + "/first"))
+
+        let initialize = try pair.zettabee(["initialize", pair.destinationArgument])
+        pair.assertSucceeded(initialize, "initialize of a filesystem with a child")
+        guard initialize.exitCode == 0 else { return }
+        let base = try XCTUnwrap(try pair.pairSnapshots(of: pair.sourceFS).last)
+        XCTAssertEqual(try pair.pairSnapshots(of: destinationChild), [base], "the child arrived with the base")
+        XCTAssertEqual(try env.guid(of: "\(destinationChild)@\(base)"), try env.guid(of: "\(sourceChild)@\(base)"))
+
+        try Data(repeating: 8, count: 1 << 20).write(to: URL(fileURLWithPath: childMount + "/second"))
+        let update = try pair.zettabee(["update", pair.destinationArgument])
+        pair.assertSucceeded(update, "update of a filesystem with a child")
+        guard update.exitCode == 0 else { return }
+        let next = try XCTUnwrap(try pair.pairSnapshots(of: pair.sourceFS).last)
+        XCTAssertNotEqual(next, base)
+        XCTAssertEqual(try pair.pairSnapshots(of: sourceChild), [next], "the child's old base is destroyed with the parent's")
+        XCTAssertEqual(try pair.pairSnapshots(of: destinationChild), [base, next])
+        XCTAssertEqual(try env.guid(of: "\(destinationChild)@\(next)"), try env.guid(of: "\(sourceChild)@\(next)"))
+        XCTAssertEqual(try env.property("userrefs", of: "\(sourceChild)@\(next)"), "1", "the child's base is held on the source")
+        XCTAssertEqual(try env.property("userrefs", of: "\(destinationChild)@\(next)"), "1", "and on the destination")
+        XCTAssertEqual(try env.property("userrefs", of: "\(destinationChild)@\(base)"), "0", "the old base is released")
+    }
+
     // MARK: -
 
     private func runSetup(_ pair: RealTierPair, file: StaticString = #filePath, line: UInt = #line) throws {
