@@ -512,7 +512,7 @@ def main():
     parser.add_argument("--bin", required=True)
     parser.add_argument("--fakebin", required=True)
     parser.add_argument("--zfake", help="the fake tools' binary (default: BIN/zfake)")
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--size", default="4G")
     parser.add_argument("--jobs", type=lambda s: [int(x) for x in s.split(",")], default=[2])
     parser.add_argument("--latency-jobs", type=lambda s: [int(x) for x in s.split(",")], default=[4, 8])

@@ -216,7 +216,9 @@ private final class GraphRun: @unchecked Sendable {
 
             var wakeAt = now + 0.5
             if sampling { wakeAt = min(wakeAt, nextSampleAt) }
-            if gatesPending || waitingForJudgement || groupsLingering { wakeAt = min(wakeAt, now + 0.01) }
+            // A gated sender starts within 2 ms of its listener's port appearing (the stream waits for it).
+            if gatesPending { wakeAt = min(wakeAt, now + 0.002) }
+            if waitingForJudgement || groupsLingering { wakeAt = min(wakeAt, now + 0.01) }
             if let timeout = options.timeout { wakeAt = min(wakeAt, max(startedAt + timeout, now)) }
             if let consequenceDeadline { wakeAt = min(wakeAt, consequenceDeadline) }
             if let teardownStartedAt, killSentAt == nil { wakeAt = min(wakeAt, teardownStartedAt + options.gracePeriod) }
