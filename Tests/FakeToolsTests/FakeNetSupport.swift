@@ -54,6 +54,10 @@ final class FakeNetProcess {
             kill(process.processIdentifier, SIGKILL)
             _ = done.wait(timeout: .now() + 10)
         }
+        // Foundation keeps a Process that has a termination handler alive, and with it these handles.
+        for handle in [process.standardInput, process.standardOutput, process.standardError] {
+            try? (handle as? FileHandle)?.close()
+        }
         let stdout = (try? Data(contentsOf: outURL)) ?? Data()
         let stderr = (try? Data(contentsOf: errURL)) ?? Data()
         try? FileManager.default.removeItem(at: outURL)

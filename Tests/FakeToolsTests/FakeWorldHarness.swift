@@ -72,15 +72,20 @@ final class FakeWorldHarness {
         FileManager.default.createFile(atPath: outPath, contents: nil)
         FileManager.default.createFile(atPath: errPath, contents: nil)
         defer { try? FileManager.default.removeItem(atPath: outPath); try? FileManager.default.removeItem(atPath: errPath) }
-        process.standardOutput = FileHandle(forWritingAtPath: outPath)
-        process.standardError = FileHandle(forWritingAtPath: errPath)
+        var handles = [FileHandle(forWritingAtPath: outPath), FileHandle(forWritingAtPath: errPath)]
         if let stdin {
             let inPath = world + "/.in-\(UUID().uuidString)"
             FileManager.default.createFile(atPath: inPath, contents: Data(stdin.utf8))
-            process.standardInput = FileHandle(forReadingAtPath: inPath)
+            handles.append(FileHandle(forReadingAtPath: inPath))
         } else {
-            process.standardInput = FileHandle(forReadingAtPath: "/dev/null")
+            handles.append(FileHandle(forReadingAtPath: "/dev/null"))
         }
+        process.standardOutput = handles[0]
+        process.standardError = handles[1]
+        process.standardInput = handles[2]
+        // Foundation keeps a Process that has a termination handler alive after it ended, and with it
+        // these handles: closed here, or a test run collects thousands of descriptors.
+        defer { for handle in handles { try? handle?.close() } }
         let done = DispatchSemaphore(value: 0)
         process.terminationHandler = { _ in done.signal() }
         let started = Date()

@@ -11,13 +11,14 @@ final class SignalledRun {
     private let exited = DispatchSemaphore(value: 0)
     private let readers = DispatchGroup()
     private let stdoutData = DataBox(), stderrData = DataBox()
+    private let pipes = [Pipe(), Pipe()]
     private var finished = false
 
     init(_ executable: String, _ arguments: [String], environment: [String: String]) throws {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.environment = environment
-        let out = Pipe(), err = Pipe()
+        let out = pipes[0], err = pipes[1]
         process.standardOutput = out
         process.standardError = err
         process.standardInput = FileHandle.nullDevice
@@ -37,9 +38,11 @@ final class SignalledRun {
             kill(process.processIdentifier, SIGKILL)
             _ = exited.wait(timeout: .now() + 5)
             _ = readers.wait(timeout: .now() + 5)
+            closeHandles(of: pipes)
             return nil
         }
         _ = readers.wait(timeout: .now() + 5)
+        closeHandles(of: pipes)
         return ProcessOutcome(
             exitCode: process.terminationStatus, signaled: process.terminationReason == .uncaughtSignal,
             stdout: String(decoding: stdoutData.get(), as: UTF8.self),

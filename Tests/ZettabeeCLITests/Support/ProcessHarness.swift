@@ -44,11 +44,22 @@ enum TestProcess {
             XCTFail("\(executable) \(arguments) did not finish within \(timeout) s", file: file, line: line)
         }
         _ = readers.wait(timeout: .now() + 5)
+        closeHandles(of: [out, err, input])
         return ProcessOutcome(
             exitCode: process.terminationStatus,
             signaled: process.terminationReason == .uncaughtSignal,
             stdout: String(decoding: stdoutData.get(), as: UTF8.self),
             stderr: String(decoding: stderrData.get(), as: UTF8.self))
+    }
+}
+
+/// Foundation keeps a `Process` that has a termination handler alive after it ended, and with it the
+/// pipes it was given: a test run would collect thousands of descriptors (and Foundation's spawn then
+/// reads a long `/proc/self/fd`). Closes both ends of each pipe; closing a closed end does nothing.
+func closeHandles(of pipes: [Pipe]) {
+    for pipe in pipes {
+        try? pipe.fileHandleForReading.close()
+        try? pipe.fileHandleForWriting.close()
     }
 }
 
