@@ -278,15 +278,13 @@ private final class GraphRun: @unchecked Sendable {
         return waiting
     }
 
-    /// A failure caused by a neighbour: death by SIGPIPE (or a shell reporting one: 141), a non-zero
-    /// exit after a "Broken pipe" error, or after one of the caller's `truncatedInputTexts`.
+    /// A failure caused by a neighbour: death by SIGPIPE (or a shell reporting one: 141), or a
+    /// non-zero exit after a "Broken pipe" error.
     private func isConsequence(_ stage: StageResult) -> Bool {
         if stage.stoppedByRunner { return true }
         switch stage.termination {
         case .signaled(SIGPIPE), .exited(128 + SIGPIPE): return true
         case .exited(let code) where code != 0 && stage.stderrTail.contains("Broken pipe"): return true
-        case .exited(let code) where code != 0 && options.truncatedInputTexts.contains(where: stage.stderrTail.contains):
-            return true
         default: break
         }
         if let (_, status) = stage.failedRemoteStage, status == 128 + SIGPIPE { return true }

@@ -21,10 +21,6 @@ public struct RunOptions: Sendable {
     /// Runs even though a trapped signal is pending (normally refused), and is torn down only by a signal
     /// that arrives while it runs: for the last report of an interrupted run (e.g. to Nagios).
     public var runsAfterSignal = false
-    /// What a stage says on stderr when it failed because its input ended early (e.g. zfs receive's
-    /// "incomplete stream"). Such a failure is treated like a SIGPIPE: the stage upstream that caused
-    /// it gets a moment to end by itself, and is blamed if it failed for its own reason.
-    public var truncatedInputTexts: [String] = []
 
     public init(
         timeout: Double? = nil, stallTimeout: Double? = nil, gracePeriod: Double = 5,

@@ -214,38 +214,6 @@ final class ProcessRunnerTests: XCTestCase {
         XCTAssertTrue(upstream == .signaled(SIGPIPE) || upstream == .signaled(SIGTERM), "\(String(describing: upstream))")
     }
 
-    /// A receiver that fails because its input ended early ("incomplete stream") waits for the sender
-    /// that cut the stream: the sender, which failed for its own reason, is blamed, even though it ends
-    /// after the receiver (it waits for the receiver's exit marker before failing).
-    func testATruncatedInputFailureBlamesTheUpstreamStageThatCausedIt() throws {
-        let scratch = try makeScratchDirectory()
-        let receiverEnded = scratch + "/receiver-ended"
-        let graph = LoweredGraph(LoweredPipeline(stages: [
-            shell("printf partial; exec 1>&-; while [ ! -e '\(receiverEnded)' ]; do :; done;"
-                  + " echo 'warning: cannot send: Input/output error' >&2; exit 5", label: "zfs send"),
-            shell("cat >/dev/null; echo 'cannot receive new filesystem stream: incomplete stream' >&2;"
-                  + " touch '\(receiverEnded)'; exit 1", label: "zfs receive"),
-        ]))
-        var options = RunOptions()
-        options.truncatedInputTexts = ["incomplete stream"]
-        let failure = try XCTUnwrap(runExpectingFailure(graph, options: options))
-        XCTAssertEqual(failure.kind, .stageFailed(StageID(pipeline: 0, stage: 0)), failure.description)
-        XCTAssertEqual(failure.result?.stages[0][0].termination, .exited(5))
-        XCTAssertEqual(failure.result?.stages[0][1].termination, .exited(1))
-    }
-
-    /// Without a cause upstream, the truncated-input failure is blamed after all (once the others ended).
-    func testATruncatedInputFailureWithoutACauseIsBlamed() throws {
-        let graph = LoweredGraph(LoweredPipeline(stages: [
-            stage("printf", "partial", label: "zfs send"),
-            shell("cat >/dev/null; echo 'cannot receive: incomplete stream' >&2; exit 1", label: "zfs receive"),
-        ]))
-        var options = RunOptions()
-        options.truncatedInputTexts = ["incomplete stream"]
-        let failure = try XCTUnwrap(runExpectingFailure(graph, options: options))
-        XCTAssertEqual(failure.kind, .stageFailed(StageID(pipeline: 0, stage: 1)), failure.description)
-    }
-
     // MARK: Remote stage markers
 
     func testAFailingEarlyRemoteStageIsDetectedThoughTheProcessExitsZero() throws {

@@ -438,7 +438,7 @@ public final class Replicator: @unchecked Sendable {
         let bytes = ByteCounter()
         let observer = settings.observer
         observer?.phase("transfer", estimatedBytes: nil)
-        var options = RunOptions(
+        let options = RunOptions(
             stallTimeout: settings.stallTimeout ?? Double(pair.options.stallTimeout.seconds), environment: settings.environment,
             stderrLines: { [log] stage, line in log.debug("stage \(stage): \(line)") },
             progress: { sample in
@@ -446,8 +446,6 @@ public final class Replicator: @unchecked Sendable {
                 observer?.transferred(bytes: bytes.value, elapsed: sample.elapsed)
             },
             started: startedObserver())
-        // A receive that saw the stream end early names the sender's failure, when the sender failed.
-        options.truncatedInputTexts = ZFSErrorText.truncatedStream
         let started = Date()
         do {
             _ = try executor.run(lowered, options: options)

@@ -13,10 +13,6 @@ public enum ZFSErrorText {
         "could not ", "must ", "kex_", "Permission denied", "client_loop", "zfake",
     ]
 
-    /// What `zfs receive` says when its stream ended early: the cause is usually the sender's side.
-    /// (`checksum mismatch or incomplete stream` is the older and the resumable form of the second.)
-    public static let truncatedStream = ["failed to read from stream", "incomplete stream"]
-
     public static func summary(_ stderr: String) -> String? {
         let lines = stderr.split(whereSeparator: \.isNewline)
             .map { $0.trimmingCharacters(in: .whitespaces) }
