@@ -10,9 +10,12 @@ final class FakeTierFailureTests: XCTestCase {
         try failedUpdate(options: "", fault: Self.sendFails, words: ["transfer failed", "zfs send", "Input/output error"])
     }
 
+    /// Over mbuffer the send's failure reaches zettabee through ssh, while the local receive sees the
+    /// stream end: whichever ends first is reported, the send's error or the receive's incomplete stream.
     func testSenderFailsMidStreamOverMbuffer() throws {
         try failedUpdate(options: "port=\(try FakeTierWorld.freePort())", fault: Self.sendFails,
-                         words: ["transfer failed", "zfs send", "Input/output error"])
+                         words: ["transfer failed"],
+                         anyOf: ["zfs send on src failed: warning: cannot send", "Input/output error", "incomplete stream"])
     }
 
     func testSenderCorruptsTheStream() throws {
