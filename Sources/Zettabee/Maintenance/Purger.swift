@@ -1,7 +1,8 @@
 import CommandGraph
 
 /// Runs `purge` for one pair: reads both sides (one `zfs get` each, with `userrefs`), makes a `PurgePlan`
-/// and destroys what it names, one snapshot (with its descendants' of the same name) per `zfs destroy`. Refuses unless the pair is Synchronized.
+/// and destroys what it names, one snapshot (with its descendants' of the same name) per `zfs destroy`.
+/// Refuses unless the pair is Synchronized.
 public struct Purger {
     public let replicator: Replicator
     let log: PairLog

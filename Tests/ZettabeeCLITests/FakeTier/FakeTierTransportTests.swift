@@ -64,6 +64,32 @@ final class FakeTierTransportTests: XCTestCase {
         XCTAssertEqual(child.snapshot(previous)?.holds ?? [:], [:], "the old base's holds are released")
     }
 
+    /// Old zfs on both sides (zfs-fuse's command set): without `receive -o`, readonly is set after the
+    /// receive, and each received filesystem is rolled back to the base. A rollback that fails is only
+    /// logged (the data is replicated): initialize still succeeds, and so does the next update.
+    func testOldZfsRollsTheReceivedFilesystemBackAndToleratesAFailedRollback() throws {
+        let world = try FakeTierWorld(name)
+        try world.ctl(FakeTierWorld.sourceHost, "create-pool", "tank", "--legacy")
+        try world.ctl(FakeTierWorld.sourceHost, "create", "tank/data")
+        try world.ctl(FakeTierWorld.sourceHost, "write", "tank/data", "2M")
+        try world.ctl(FakeTierWorld.destinationHost, "create-pool", "backup", "--legacy")
+        try world.writeConfig("src:tank/data  backup:backup/data")
+        let fingerprint = try world.fingerprint("backup/data")
+        try world.addFault(["tool": "zfs", "sub": "rollback", "host": "backup", "effect": "fail"])
+        try world.clearCalls()
+        try world.setupAndInitialize("backup/data")
+        let base = try world.expectSynchronized(fingerprint: fingerprint, source: "tank/data", destination: "backup/data")
+        XCTAssertEqual(try world.zfsCalls("rollback", on: "backup").map(\.line), ["rollback backup/data@\(base)"])
+        XCTAssertTrue(world.log(fingerprint).contains("could not roll backup/data back to \(base) after setting it read-only"),
+                      world.log(fingerprint))
+
+        try world.clearFaults()
+        try world.ctl(FakeTierWorld.sourceHost, "write", "tank/data", "1M")
+        try world.expectSuccess(try world.zettabee("update", "backup/data"))
+        let next = try world.expectSynchronized(fingerprint: fingerprint, source: "tank/data", destination: "backup/data")
+        XCTAssertNotEqual(next, base)
+    }
+
     // MARK: the scenario
 
     /// initialize, then three updates with data written before each; after every run the pair is

@@ -1,4 +1,5 @@
 import Foundation
+import GraphRunner
 import XCTest
 
 #if canImport(Glibc)
@@ -55,13 +56,9 @@ final class SignalledRun {
 }
 
 /// Whether `pid` runs. A killed orphan stays a zombie until whoever adopted it reaps it; it holds
-/// nothing any more, so it counts as gone.
+/// nothing any more, so it counts as gone (as for zettabee's own clean-up of leftovers).
 func isRunning(_ pid: Int32) -> Bool {
-    guard kill(pid, 0) == 0, let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-          let close = stat.lastIndex(of: ")")
-    else { return false }
-    let state = stat[stat.index(after: close)...].drop(while: { $0 == " " }).first
-    return state != "Z" && state != "X"
+    ProcessIdentity.of(pid: pid)?.isRunning ?? false
 }
 
 /// Polls `condition` every 20 ms until it holds or `seconds` pass; returns whether it held.
