@@ -189,6 +189,12 @@ public enum ZFS {
     }
 
     /// `zfs rollback [-r] SNAPSHOT`; `-r` destroys any later snapshots.
+    /// `zfs destroy -r FILESYSTEM`: a filesystem with its descendants and all their snapshots. Only for a
+    /// destination that a failed run created and that holds nothing but that run's partial work.
+    public static func destroyFilesystem(_ filesystem: DatasetName) -> Command {
+        Command(executable, [.flag("destroy"), .flag("-r"), .dataset(filesystem)], label: "zfs destroy")
+    }
+
     public static func rollback(to snapshot: SnapshotName, destroyingLaterSnapshots: Bool = false) -> Command {
         Command(executable, [.flag("rollback")] + flags([(destroyingLaterSnapshots, "-r")]) + [.snapshot(snapshot)],
                 label: "zfs rollback")

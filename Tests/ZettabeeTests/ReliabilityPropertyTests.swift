@@ -88,20 +88,44 @@ final class ReliabilityPropertyTests: XCTestCase {
             }
             return DatasetState(dataset: dataset, exists: true, properties: properties, snapshots: snapshots)
         }
+        /// A tree: the filesystem and, at random, a child `kid` (which may hold a partial receive).
+        func randomTree(_ dataset: DatasetName) throws -> DatasetState {
+            var root = try randomState(dataset)
+            guard root.exists, Bool.random(using: &generator) else { return root }
+            var kid = try randomState(try DatasetName(dataset.rawValue + "/kid"))
+            guard kid.exists else { return root }
+            kid.properties = [:]
+            if Int.random(in: 0..<5, using: &generator) == 0 {
+                kid.properties[PropertyName.receiveResumeToken.rawValue] = PropertyValue(text: "1-abc", source: .none)
+            }
+            root.children = [kid.dataset.rawValue]
+            root.descendants = [kid]
+            return root
+        }
         var seen: Set<String> = []
         for _ in 0..<5000 {
-            let source = try randomState(pair.source.dataset)
-            let destination = try randomState(pair.destination.dataset)
+            let source = try randomTree(pair.source.dataset)
+            let destination = try randomTree(pair.destination.dataset)
             let condition = PairCondition.assess(pair: pair, source: source, destination: destination)
             seen.insert(condition.stateName)
-            switch condition {
-            case .synchronized(let base):
-                // Synchronized only when both sides hold the recorded base with one GUID.
+            /// Every source dataset holding the base has its destination twin holding it with one GUID.
+            func baseEverywhere(_ base: String) throws {
                 let recorded = try XCTUnwrap(destination.value(pair.properties.lastSnapshot))
                 XCTAssertEqual(PairCondition.baseName(recorded), base)
-                let sent = try XCTUnwrap(source.snapshot(named: base))
-                XCTAssertEqual(destination.snapshot(named: base)?.guid, sent.guid)
+                XCTAssertNotNil(source.snapshot(named: base))
+                for member in source.tree {
+                    guard let sent = member.snapshot(named: base) else { continue }
+                    XCTAssertEqual(destination.member(at: source.relativeName(of: member))?.snapshot(named: base)?.guid, sent.guid)
+                }
                 XCTAssertNotEqual(destination.value(PairProperties.fingerprint).map { $0 != fingerprint }, true)
+            }
+            switch condition {
+            case .synchronized(let base):
+                try baseEverywhere(base)
+                XCTAssertFalse(destination.tree.contains(where: \.hasPartialReceive), "Synchronized with a partial receive")
+            case .interrupted(let base, let reason):
+                try baseEverywhere(base)
+                XCTAssertTrue(reason.contains(pair.destination.dataset.rawValue), reason)
             case .uninitialized:
                 XCTAssertFalse(destination.exists)
                 XCTAssertNil(source.value(pair.properties.lastSnapshot))
@@ -110,6 +134,6 @@ final class ReliabilityPropertyTests: XCTestCase {
                 XCTAssertFalse(reason.contains("\n"))
             }
         }
-        XCTAssertEqual(seen, ["Synchronized", "Uninitialized", "Inconsistent!"], "the generator misses a condition")
+        XCTAssertEqual(seen, ["Synchronized", "Resumable", "Uninitialized", "Inconsistent!"], "the generator misses a condition")
     }
 }

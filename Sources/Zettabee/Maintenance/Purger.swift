@@ -1,8 +1,9 @@
 import CommandGraph
 
-/// Runs `purge` for one pair: reads both sides (one `zfs get` each, with `userrefs`), makes a `PurgePlan`
-/// and destroys what it names, one snapshot (with its descendants' of the same name) per `zfs destroy`.
-/// Refuses unless the pair is Synchronized.
+/// Runs `purge` for one pair: reads both sides' trees (one `zfs get -r` each, with `userrefs`), makes a
+/// `PurgePlan` and destroys what it names, one snapshot (with its descendants' of the same name) per `zfs
+/// destroy`. Refuses unless the whole tree is Synchronized; a snapshot held on any dataset of the tree
+/// counts as held.
 public struct Purger {
     public let replicator: Replicator
     let log: PairLog
@@ -20,6 +21,8 @@ public struct Purger {
 
     public func run(dryRun: Bool) throws(ActionError) -> Outcome {
         let pair = replicator.pair
+        // Where the destination's zfs keeps partial receives, they are read too: a tree holding one is not purged.
+        _ = try replicator.capabilities(of: replicator.destination, pool: pair.destination.dataset.pool)
         let (sourceState, sourceCandidates) = try read(replicator.source, pair.source.dataset)
         let (destinationState, destinationCandidates) = try read(replicator.destination, pair.destination.dataset)
         let condition = PairCondition.assess(pair: pair, source: sourceState, destination: destinationState)
@@ -27,6 +30,9 @@ public struct Purger {
             if condition == .uninitialized { throw ActionError("pair is not initialized; nothing to purge", nagios: .warning) }
             if case .inconsistent(let reason) = condition {
                 throw ActionError("pair is Inconsistent (\(reason)); purge destroys nothing until it is repaired")
+            }
+            if case .interrupted(_, let reason) = condition {
+                throw ActionError("pair is Resumable (\(reason)); purge destroys nothing until an update has recovered it")
             }
             throw ActionError("pair state unknown")
         }
@@ -58,12 +64,12 @@ public struct Purger {
 
     /// One side's filesystem state and its snapshots with their holds.
     func read(_ session: HostSession, _ dataset: DatasetName) throws(ActionError) -> (DatasetState, [PurgeCandidate]) {
-        let names = DatasetState.propertiesToRead(for: replicator.pair, extra: ["userrefs"])
+        let names = DatasetState.propertiesToRead(for: replicator.pair, extra: replicator.partialReceiveProperties)
         let outcome: HostSession.QueryOutcome
         do {
             outcome = session.query(try ZFS.get(
                 try names.map { name throws(InvalidValue) in try PropertyName(name) }, of: [dataset], parsable: true,
-                depth: .levels(1), columns: [.name, .property, .value, .source]))
+                depth: .recursive, columns: [.name, .property, .value, .source]))
         } catch {
             throw ActionError(error.description, exitCode: 2, nagios: .unknown)
         }
@@ -77,7 +83,7 @@ public struct Purger {
             let candidates = state.snapshots.map { record in
                 PurgeCandidate(
                     snapshot: record.snapshot, guid: record.guid, createTXG: record.createTXG,
-                    userRefs: Int(table.value(of: "userrefs", on: record.snapshot.rawValue) ?? "0") ?? 0)
+                    userRefs: state.tree.map { $0.snapshot(named: record.snapshot.name)?.userRefs ?? 0 }.max() ?? 0)
             }
             return (state, candidates)
         } catch {

@@ -71,7 +71,7 @@ extension Thresholds {
 
 extension Health {
     /// The active check's verdict on a pair (`check`): UNKNOWN when its state could not be read,
-    /// CRITICAL when Inconsistent, WARNING when Uninitialized; then lag, the running run's time and the
+    /// CRITICAL when Inconsistent, WARNING when Uninitialized or Resumable; then lag, the running run's time and the
     /// last run's result against the thresholds.
     public static func of(_ status: PairStatus) -> Health {
         var health = Health(status: .ok)
@@ -81,6 +81,8 @@ extension Health {
             health.add(.unknown, "state unknown: \(status.problem ?? "not read")")
         case .inconsistent(let reason)?:
             health.add(.critical, "Inconsistent: \(reason)")
+        case .interrupted(_, let reason)?:
+            health.add(.warning, "Resumable: \(reason); the next update completes or rolls it back")
         case .uninitialized?:
             health.add(.warning, "not initialized")
         case .synchronized?:

@@ -127,7 +127,7 @@ public final class Replicator: @unchecked Sendable {
         return capabilities
     }
 
-    /// Reads one side's filesystem and its snapshots in one `zfs get`.
+    /// Reads one side's filesystem with its descendants and all their snapshots in one `zfs get -r`.
     public func readState(of session: HostSession, dataset: DatasetName, extra: [String] = []) throws(ActionError) -> DatasetState {
         let output: String
         do {
@@ -135,7 +135,7 @@ public final class Replicator: @unchecked Sendable {
                 try PropertyName(name)
             }
             output = try session.run(ZFS.get(
-                properties, of: [dataset], parsable: true, depth: .levels(1),
+                properties, of: [dataset], parsable: true, depth: .recursive,
                 columns: [.name, .property, .value, .source]))
         } catch let failure as CommandFailure {
             if failure.isMissingDataset && failure.stderrTail.contains("'\(dataset.rawValue)'") {
@@ -171,7 +171,10 @@ public final class Replicator: @unchecked Sendable {
         guard sourceState.exists else {
             throw ActionError("source \(pair.source.dataset) does not exist on \(pair.source.host)")
         }
-        if destinationState.exists {
+        if destinationState.exists, leftByFailedInitialize(source: sourceState, destination: destinationState) {
+            log.warn("\(pair.destination.dataset) holds only a failed initialize's partial work; destroying it to start again")
+            try mutate(destination, ZFS.destroyFilesystem(pair.destination.dataset))
+        } else if destinationState.exists {
             throw ActionError(
                 "destination \(pair.destination.dataset) already exists (\(condition.stateName) \(reason(condition))); "
                     + "zettabee does not overwrite it: destroy or rename it first")
@@ -195,13 +198,14 @@ public final class Replicator: @unchecked Sendable {
                 send: SendSpecification(snapshot: sourceSnapshot, recursive: recursive),
                 receive: ReceiveSettings(resumable: false, setting: byReceive ? received : []))
         } catch {
-            discardSourceSnapshot(sourceSnapshot, reason: "the transfer failed", keepForResume: false)
+            removeFailedInitialize()
+            discardSourceSnapshot(sourceSnapshot, reason: "the transfer failed")
             throw error
         }
         if !settings.dryRun { try verifyReceived(snapshot) }
         if !byReceive {
             try setProperties(received, on: pair.destination.dataset, at: destination)
-            undoChangesSinceReceive(snapshot, children: sourceState.children)
+            undoChangesSinceReceive(snapshot, descendants: sourceState.descendants.map(\.dataset.rawValue))
         }
         try moveBase(to: snapshot, from: nil, initial: true)
         let seconds = now().timeIntervalSince(started)
@@ -222,11 +226,17 @@ public final class Replicator: @unchecked Sendable {
         let destinationExtra = destinationCapabilities.resumableReceive ? [PropertyName.receiveResumeToken.rawValue] : []
         var (condition, sourceState, destinationState) = try assess(destinationExtra: destinationExtra)
         recursive = !sourceState.children.isEmpty
-        guard case .synchronized(var base) = condition else {
+        guard var base = condition.base else {
             if condition == .uninitialized {
                 throw ActionError("pair is not initialized; run: zettabee initialize \(pair.destination.dataset)")
             }
             throw ActionError("pair is Inconsistent: \(reason(condition))\(reinitializeHint(condition))")
+        }
+        let force = settings.forceRollback || pair.options.rollback
+        let reread: () throws(ActionError) -> Void = {
+            if !self.settings.dryRun {
+                (condition, sourceState, destinationState) = try self.assess(destinationExtra: destinationExtra)
+            }
         }
         // A run that failed after the destination recorded the new base but before the source did (or
         // before the old base's holds were released): finish moving the base.
@@ -234,27 +244,33 @@ public final class Replicator: @unchecked Sendable {
         if sourceRecorded != base {
             log.warn("the source records base \(sourceRecorded ?? "none"), the destination \(base): completing the move of the base")
             try moveBase(to: base, from: sourceRecorded, initial: sourceRecorded == nil)
-            if !settings.dryRun { (condition, sourceState, destinationState) = try assess(destinationExtra: destinationExtra) }
+            try reread()
+        } else {
+            try finishEarlierBaseMoves(base: base, source: sourceState, destination: destinationState)
         }
-        // A run that died after its receive but before moving the base left a newer snapshot on both
-        // sides with the same GUID: adopt it instead of sending it again.
+        // A run that died after its receive but before moving the base left a newer snapshot on every
+        // dataset of both trees with the same GUIDs: adopt it instead of sending it again.
         if let adopted = newestCommonPairSnapshot(after: base, source: sourceState, destination: destinationState) {
             log.warn("a previous run received \(adopted) but did not record it; adopting it as the base")
             try moveBase(to: adopted, from: base, initial: false)
             base = adopted
-            if !settings.dryRun { (condition, sourceState, destinationState) = try assess(destinationExtra: destinationExtra) }
+            try reread()
         }
-        // An interrupted resumable receive: continue it, or give it up for good reasons.
-        if let token = destinationState.value(PropertyName.receiveResumeToken.rawValue) {
-            base = try resumeInterruptedReceive(
-                token: token, base: base, source: sourceState, destination: destinationState, sendSupportsResume: resumable)
-            if !settings.dryRun { (condition, sourceState, destinationState) = try assess(destinationExtra: destinationExtra) }
+        // A failed run left part of a transfer: resume, complete, or roll it back to the base.
+        if case .interrupted(_, let why) = condition {
+            log.warn("a previous run left an interrupted transfer: \(why)")
+            base = try recoverInterruptedTransfer(
+                base: base, source: sourceState, destination: destinationState, sendSupportsResume: resumable,
+                force: force, resumable: resumable)
+            try reread()
+            if case .interrupted(_, let why) = condition {
+                throw ActionError("pair is Resumable but could not be recovered: \(why)")
+            }
         }
         try discardLeftovers(after: base, source: sourceState, destination: destinationState)
         let snapshot = try newSnapshotName(avoiding: sourceState)
         let sourceSnapshot = try snapshotName(pair.source.dataset, snapshot)
         let baseSnapshot = try snapshotName(pair.source.dataset, base)
-        let force = settings.forceRollback || pair.options.rollback
         settings.observer?.phase("snapshot", estimatedBytes: nil)
         log.info("update: incremental send \(base) -> \(snapshot) of \(pair.source.dataset) to \(pair.destination.dataset) over \(transportDescription)\(force ? " (rollback allowed)" : "")\(resumable ? " (resumable)" : "")")
         try mutate(source, try snapshotCommand(pair.source.dataset, snapshot, recursive: recursive))
@@ -264,8 +280,8 @@ public final class Replicator: @unchecked Sendable {
                 send: SendSpecification(snapshot: sourceSnapshot, base: baseSnapshot, recursive: recursive),
                 receive: ReceiveSettings(force: force, resumable: resumable))
         } catch {
-            if !receivedDespiteFailure(snapshot) {
-                discardSourceSnapshot(sourceSnapshot, reason: "the transfer failed", keepForResume: resumable)
+            if !partlyReceived(snapshot) {
+                discardSourceSnapshot(sourceSnapshot, reason: "the transfer failed")
             }
             throw error
         }
@@ -332,89 +348,6 @@ public final class Replicator: @unchecked Sendable {
         guard let failure = outcome.failure else { return }
         if failure.stderrTail.contains("no such tag") || failure.isMissingDataset { return }
         log.warn("could not release the hold on \(name) on \(session.host): \(failure.description)")
-    }
-
-    // MARK: resuming
-
-    /// Where a failed resume is remembered, so that a resume failing the same way twice is given up.
-    var resumeRecordPath: String {
-        let directory = settings.files.runDirectory
-        return (directory.hasSuffix("/") ? directory : directory + "/") + "\(pair.fingerprint).resume"
-    }
-
-    /// Continues an interrupted `receive -s` with `send -t`. Gives the partial state up (`receive -A`)
-    /// when it cannot be ours or cannot be resumed: no matching source snapshot, a token zfs refuses,
-    /// or the same failure twice. Returns the base afterwards.
-    func resumeInterruptedReceive(
-        token: String, base: String, source sourceState: DatasetState, destination destinationState: DatasetState,
-        sendSupportsResume: Bool
-    ) throws(ActionError) -> String {
-        let baseTXG = sourceState.snapshot(named: base)?.createTXG ?? 0
-        let candidate = sourceState.snapshots.last {
-            $0.createTXG > baseTXG && PairSnapshotName.isSnapshot($0.snapshot, of: pair.fingerprint)
-                && destinationState.snapshot(named: $0.snapshot.name) == nil
-        }
-        guard sendSupportsResume, let candidate else {
-            try abortPartialReceive(
-                because: sendSupportsResume
-                    ? "the partial receive on \(pair.destination.dataset) matches no snapshot of this pair on the source"
-                    : "the source's zfs cannot resume sends")
-            return base
-        }
-        let tokenKey = String(token.prefix(80))
-        let previous = try? String(contentsOfFile: resumeRecordPath, encoding: .utf8)
-        // Ask the source first (`send -n -t`, nothing is sent): zfs refuses a token whose snapshot is gone
-        // or replaced, or that is corrupt. Within the transfer, that refusal can be hidden behind the
-        // receive's failure on the empty stream, depending on which stage ends first.
-        if !settings.dryRun {
-            let check: Command
-            do { check = try ZFS.resumeSend(token: token, estimateOnly: true) } catch {
-                throw ActionError(error.description, nagios: .unknown)
-            }
-            if let failure = source.probe(check).failure, Self.resumeRefusals.contains(where: { failure.stderrTail.contains($0) }) {
-                try abortPartialReceive(because: "zfs refused to resume: \(failure.lastStderrLine ?? failure.description)")
-                try? FileManager.default.removeItem(atPath: resumeRecordPath)
-                return base
-            }
-        }
-        log.info("resuming the interrupted receive of \(candidate.snapshot.name)")
-        do {
-            _ = try runTransfer(
-                send: SendSpecification(snapshot: candidate.snapshot, resumeToken: token),
-                receive: ReceiveSettings(resumable: true))
-        } catch {
-            let text = (error.details ?? "") + error.message
-            let refused = Self.resumeRefusals.contains { text.contains($0) }
-            // The same token failing again means the resume made no progress, whatever the failing
-            // stage said this time (which stage reports first can vary): give it up.
-            let record = tokenKey + "\n" + error.message
-            let failedBefore = previous?.split(separator: "\n", maxSplits: 1).first.map(String.init) == tokenKey
-            if refused || failedBefore {
-                try abortPartialReceive(because: refused ? "zfs refused to resume: \(error.message)" : "the resume failed twice: \(error.message)")
-                try? FileManager.default.removeItem(atPath: resumeRecordPath)
-                return base
-            }
-            if !settings.dryRun { try? AtomicFile.write(Data(record.utf8), to: resumeRecordPath) }
-            throw error
-        }
-        try? FileManager.default.removeItem(atPath: resumeRecordPath)
-        if settings.dryRun { return base }
-        let verified = try verifyReceived(candidate.snapshot.name)
-        try moveBase(to: candidate.snapshot.name, from: base, initial: false, verified: verified)
-        log.info("resumed receive completed: base \(candidate.snapshot.name)")
-        return candidate.snapshot.name
-    }
-
-    /// What zfs says when a partial receive cannot be resumed at all.
-    static let resumeRefusals = [
-        "no longer exists", "no longer the same snapshot", "resume token is corrupt", "partially-complete state",
-        "kernel modules must be upgraded", "does not match",
-    ]
-
-    /// `zfs receive -A`: discards a partial receive, logging why.
-    func abortPartialReceive(because reason: String) throws(ActionError) {
-        log.warn("discarding the partial receive on \(pair.destination.dataset): \(reason)")
-        try mutate(destination, ZFS.abortResumableReceive(pair.destination.dataset))
     }
 
     // MARK: steps
@@ -502,23 +435,31 @@ public final class Replicator: @unchecked Sendable {
         StageID(pipeline: 0, stage: graph.pipelines[0].stages.count - 1)
     }
 
-    /// Checks the destination now holds `snapshot` with the source snapshot's GUID. Returns the source's
-    /// state as read for that, which also tells which older snapshots the base's move may destroy.
+    /// Checks that every dataset of the destination tree now holds `snapshot` with the GUID of its
+    /// source (every source dataset that has the snapshot: one created after it goes next time). Returns
+    /// the source's state as read for that, which also tells which older snapshots the base's move may
+    /// destroy.
     @discardableResult
     func verifyReceived(_ snapshot: String) throws(ActionError) -> DatasetState {
         settings.observer?.phase("verify", estimatedBytes: nil)
         let sourceState = try readState(of: source, dataset: pair.source.dataset)
         let destinationState = try readState(of: destination, dataset: pair.destination.dataset)
-        guard let sent = sourceState.snapshot(named: snapshot) else {
+        guard sourceState.snapshot(named: snapshot) != nil else {
             throw ActionError("snapshot \(snapshot) vanished from the source \(pair.source.dataset) during the run")
         }
-        guard let received = destinationState.snapshot(named: snapshot) else {
-            throw ActionError("the destination \(pair.destination.dataset) has no snapshot \(snapshot) after the receive")
-        }
-        guard sent.guid == received.guid else {
-            log.error("GUID mismatch after receive: source \(sent.guid), destination \(received.guid); the base does not move")
-            throw ActionError(
-                "GUID mismatch after receive of \(snapshot): source \(sent.guid), destination \(received.guid); pair is Inconsistent")
+        for sourceMember in sourceState.tree {
+            guard let sent = sourceMember.snapshot(named: snapshot) else { continue }
+            let relative = sourceState.relativeName(of: sourceMember)
+            let destinationName = pair.destination.dataset.rawValue + relative
+            guard let received = destinationState.member(at: relative)?.snapshot(named: snapshot) else {
+                throw ActionError("the destination \(destinationName) has no snapshot \(snapshot) after the receive")
+            }
+            guard sent.guid == received.guid else {
+                log.error("GUID mismatch after receive on \(destinationName): source \(sent.guid), destination \(received.guid); the base does not move")
+                throw ActionError(
+                    "GUID mismatch after receive of \(snapshot)\(relative.isEmpty ? "" : " into \(destinationName)"): "
+                        + "source \(sent.guid), destination \(received.guid); pair is Inconsistent")
+            }
         }
         return sourceState
     }
@@ -528,9 +469,9 @@ public final class Replicator: @unchecked Sendable {
     /// the next incremental receive would then refuse a destination "modified since most recent
     /// snapshot". Rolls each one back to the snapshot just received (nothing else can be newer); best
     /// effort, as the pair is already replicated.
-    func undoChangesSinceReceive(_ snapshot: String, children: [String]) {
+    func undoChangesSinceReceive(_ snapshot: String, descendants: [String]) {
         let sourcePrefix = pair.source.dataset.rawValue
-        let names = [pair.destination.dataset.rawValue] + children.map { pair.destination.dataset.rawValue + $0.dropFirst(sourcePrefix.count) }
+        let names = [pair.destination.dataset.rawValue] + descendants.map { pair.destination.dataset.rawValue + $0.dropFirst(sourcePrefix.count) }
         for name in names {
             do throws(ActionError) {
                 guard let dataset = try? DatasetName(name), let target = try? dataset.snapshot(snapshot) else { continue }
@@ -573,7 +514,7 @@ public final class Replicator: @unchecked Sendable {
     /// After the base moved: the pair's older snapshots on the source are no longer needed. `known` is
     /// a state of the source read since `snapshot` was taken; only the pair's own snapshots older than
     /// it are destroyed, and one already gone is logged, so a state read a moment earlier is as good.
-    func destroyOlderSourceSnapshots(than snapshot: String, in known: DatasetState? = nil) throws(ActionError) {
+    func destroyOlderSourceSnapshots(than snapshot: String, in known: DatasetState? = nil, retryBusy: Bool = true) throws(ActionError) {
         let state: DatasetState
         if let known { state = known } else { state = try readState(of: source, dataset: pair.source.dataset) }
         guard let newest = state.snapshot(named: snapshot) else { return }
@@ -582,29 +523,41 @@ public final class Replicator: @unchecked Sendable {
         }
         for record in older {
             do throws(ActionError) {
-                try mutate(source, try destroyCommand(record.snapshot))
+                try mutate(source, try destroyCommand(record.snapshot), retryBusy: retryBusy)
             } catch {
                 log.warn("could not destroy old base \(record.snapshot) on the source: \(error.message)")
             }
         }
     }
 
-    /// The newest pair snapshot newer than `base` that both sides hold with the same GUID.
+    /// The newest pair snapshot newer than `base` that every dataset of both trees holds, each with its
+    /// source's GUID: a run that received it whole but did not record it. Only such a snapshot may become
+    /// the base, since moving the base destroys the old one on the source.
     func newestCommonPairSnapshot(after base: String, source: DatasetState, destination: DatasetState) -> String? {
         guard let baseRecord = destination.snapshot(named: base) else { return nil }
         return destination.snapshots.reversed().first { record in
             record.createTXG > baseRecord.createTXG && PairSnapshotName.isSnapshot(record.snapshot, of: pair.fingerprint)
-                && source.snapshot(named: record.snapshot.name)?.guid == record.guid
+                && wholeTreeHolds(record.snapshot.name, source: source, destination: destination)
         }?.snapshot.name
     }
 
-    /// Snapshots of this pair on the source newer than the base that never reached the destination
-    /// were left by failed runs: destroy them.
+    /// Every dataset of the source tree holds `name`, and so does its destination, with the same GUID;
+    /// no destination dataset holds a partial receive.
+    func wholeTreeHolds(_ name: String, source: DatasetState, destination: DatasetState) -> Bool {
+        guard source.exists, destination.exists, !destination.tree.contains(where: \.hasPartialReceive) else { return false }
+        return source.tree.allSatisfy { member in
+            guard let sent = member.snapshot(named: name) else { return false }
+            return destination.member(at: source.relativeName(of: member))?.snapshot(named: name)?.guid == sent.guid
+        }
+    }
+
+    /// Snapshots of this pair on the source newer than the base that no dataset of the destination tree
+    /// holds were left by failed runs: destroy them (with their descendants').
     func discardLeftovers(after base: String, source: DatasetState, destination: DatasetState) throws(ActionError) {
         guard let baseRecord = source.snapshot(named: base) else { return }
         for record in source.snapshots where record.createTXG > baseRecord.createTXG
             && PairSnapshotName.isSnapshot(record.snapshot, of: pair.fingerprint)
-            && destination.snapshot(named: record.snapshot.name) == nil
+            && !destination.tree.contains(where: { $0.snapshot(named: record.snapshot.name) != nil })
         {
             log.info("destroying \(record.snapshot), left on the source by a failed run")
             do throws(ActionError) {
@@ -615,32 +568,41 @@ public final class Replicator: @unchecked Sendable {
         }
     }
 
-    /// After a transfer that reported failure: whether the destination holds `snapshot` with the source's
-    /// GUID all the same (the receive committed, then something failed). The source snapshot must then
-    /// stay: the next update adopts it as the base, where destroying it would leave the destination with
-    /// a snapshot no incremental stream can follow.
-    func receivedDespiteFailure(_ snapshot: String) -> Bool {
+    /// After a transfer that reported failure: whether any dataset of the destination tree holds
+    /// `snapshot` with its source's GUID (that part of the stream committed) or a partial receive. The
+    /// source snapshot must then stay, for the next run to resume, complete or adopt it; destroying it
+    /// would leave those datasets with a snapshot no incremental stream can follow.
+    func partlyReceived(_ snapshot: String) -> Bool {
         guard !settings.dryRun,
               let sourceState = try? readState(of: source, dataset: pair.source.dataset),
-              let destinationState = try? readState(of: destination, dataset: pair.destination.dataset),
-              let sent = sourceState.snapshot(named: snapshot), let received = destinationState.snapshot(named: snapshot),
-              sent.guid == received.guid
+              let destinationState = try? readState(
+                of: destination, dataset: pair.destination.dataset, extra: partialReceiveProperties)
         else { return false }
-        log.warn("the destination received \(snapshot) although the transfer failed; keeping it on the source for the next run to adopt")
-        return true
+        if let partial = destinationState.tree.first(where: \.hasPartialReceive) {
+            log.info("keeping \(pair.source.dataset)@\(snapshot) on the source: \(partial.dataset) saved the partial receive for resuming")
+            return true
+        }
+        for member in sourceState.tree {
+            guard let sent = member.snapshot(named: snapshot),
+                  let received = destinationState.member(at: sourceState.relativeName(of: member))?.snapshot(named: snapshot),
+                  received.guid == sent.guid
+            else { continue }
+            log.warn("\(received.snapshot) was received although the transfer failed; keeping \(snapshot) on the source for the next run")
+            return true
+        }
+        return false
+    }
+
+    /// The property that tells a partial receive, where the destination's zfs has one.
+    var partialReceiveProperties: [String] {
+        let modern = settings.capabilities.value(at: destination.origin, pool: pair.destination.dataset.pool)?.resumableReceive ?? false
+        return modern ? [PropertyName.receiveResumeToken.rawValue] : []
     }
 
     /// Best effort after a failed transfer: the run's new source snapshot is destroyed (the next run
     /// would otherwise find and destroy it).
-    func discardSourceSnapshot(_ snapshot: SnapshotName, reason: String, keepForResume: Bool) {
+    func discardSourceSnapshot(_ snapshot: SnapshotName, reason: String) {
         guard !settings.dryRun else { return }
-        if keepForResume,
-            let state = try? readState(of: destination, dataset: pair.destination.dataset, extra: [PropertyName.receiveResumeToken.rawValue]),
-            state.value(PropertyName.receiveResumeToken.rawValue) != nil
-        {
-            log.info("keeping \(snapshot) on the source: the destination saved the partial receive for resuming")
-            return
-        }
         log.info("destroying \(snapshot) on the source: \(reason)")
         // A sender torn down with the transfer may still hold the snapshot for a moment: `mutate`
         // retries while zfs says the dataset is busy.
@@ -673,7 +635,7 @@ public final class Replicator: @unchecked Sendable {
 
     /// Runs a command that changes state, or prints it in a dry run. `dataset is busy` right after a
     /// receive is retried a few times.
-    func mutate(_ session: HostSession, _ command: Command) throws(ActionError) {
+    func mutate(_ session: HostSession, _ command: Command, retryBusy: Bool = true) throws(ActionError) {
         if settings.dryRun {
             dryRunOutput(session.render(command))
             return
@@ -685,7 +647,7 @@ public final class Replicator: @unchecked Sendable {
                 return
             } catch {
                 attempt += 1
-                if error.stderrTail.contains("dataset is busy") && attempt < 5 && error.interruptedBySignal == nil {
+                if retryBusy && error.stderrTail.contains("dataset is busy") && attempt < 5 && error.interruptedBySignal == nil {
                     log.debug("\(command.label) on \(session.host): dataset is busy, trying again")
                     usleep(UInt32(200_000 * attempt))
                     continue

@@ -8,11 +8,15 @@ public struct ReceiveSettings: Hashable, Sendable {
     public var resumable = false
     /// `-o P=V`: properties set by the receive itself (only where supported; else set afterwards).
     public var setting: [PropertyAssignment] = []
+    /// Where the stream lands: the pair's destination (nil), or one of its descendants (resuming a
+    /// partial receive of a child).
+    public var target: DatasetName?
 
-    public init(force: Bool = false, resumable: Bool = false, setting: [PropertyAssignment] = []) {
+    public init(force: Bool = false, resumable: Bool = false, setting: [PropertyAssignment] = [], target: DatasetName? = nil) {
         self.force = force
         self.resumable = resumable
         self.setting = setting
+        self.target = target
     }
 }
 
@@ -62,7 +66,7 @@ public enum TransferPlanner {
                 send.snapshot, incremental: send.base.map { ZFS.Incremental.from($0) }, replicate: send.recursive)
         }
         let receiveCommand = ZFS.receive(
-            into: pair.destination.dataset, force: receive.force, resumable: receive.resumable,
+            into: receive.target ?? pair.destination.dataset, force: receive.force, resumable: receive.resumable,
             setting: receive.setting)
 
         switch pair.options.transport {

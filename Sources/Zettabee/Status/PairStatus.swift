@@ -34,7 +34,7 @@ public struct PairStatus: Sendable {
     public var pair: Pair
     /// nil when the state could not be determined (`problem` says why).
     public var condition: PairCondition?
-    /// Why the pair is Inconsistent, or why its state is unknown.
+    /// Why the pair is Inconsistent or Resumable, or why its state is unknown.
     public var problem: String?
     public var activity: RunActivity
     /// Seconds the running run has been going; nil when idle.
@@ -47,7 +47,7 @@ public struct PairStatus: Sendable {
     public var lastRun: RunRecord?
     public var flags: LagFlags
 
-    /// `Synchronized`, `Uninitialized`, `Inconsistent!`, or `Unknown`.
+    /// `Synchronized`, `Resumable`, `Uninitialized`, `Inconsistent!`, or `Unknown`.
     public var stateName: String { condition?.stateName ?? "Unknown" }
 
     /// Judges a pair from what its hosts said (`source`/`destination` nil when the host could not be
@@ -61,7 +61,10 @@ public struct PairStatus: Sendable {
         if let source, let destination {
             let assessed = PairCondition.assess(pair: pair, source: source, destination: destination)
             condition = assessed
-            if case .inconsistent(let reason) = assessed { problem = reason }
+            switch assessed {
+            case .inconsistent(let reason), .interrupted(_, let reason): problem = reason
+            case .synchronized, .uninitialized: break
+            }
         }
         var base: String?
         var baseCreated: Date?

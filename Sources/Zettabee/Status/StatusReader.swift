@@ -4,7 +4,7 @@ import GraphRunner
 
 /// Reads the status of many pairs at a constant cost per host: each host (the local destination host,
 /// and each distinct ssh source) answers two `zfs get`s over all its pairs' datasets: the snapshots'
-/// identities (`-d 1`: guid, createtxg, creation), and the filesystems' own local and received
+/// identities over the whole trees (`-r`: guid, createtxg, creation, userrefs), and the filesystems' own local and received
 /// properties (`all -s local,received`, which holds every pair's `zettabee:` properties however many
 /// pairs there are). The destination host also answers `zfs version`; `receive_resume_token` is asked
 /// for only where that shows a modern zfs. Hosts are asked concurrently.
@@ -93,10 +93,9 @@ public struct StatusReader: Sendable {
                     destination = nil
                 }
             }
-            let token = destinationAnswer.table.value(of: "receive_resume_token", on: pair.destination.dataset.rawValue)
             return PairStatus.assess(
                 pair: pair, source: source, destination: destination, queryProblem: problem,
-                resumeTokenSet: token != nil && token != "-",
+                resumeTokenSet: destination?.tree.contains(where: \.hasPartialReceive) ?? false,
                 lock: PairLock.inspect(path: files.lockPath(for: pair.fingerprint)),
                 lastRun: RunRecord.load(from: files.lastRunPath(for: pair.fingerprint)), now: now)
         }
@@ -118,7 +117,7 @@ public struct StatusReader: Sendable {
         do {
             identities = try ZFS.get(
                 try properties.map { name throws(InvalidValue) in try PropertyName(name) }, of: query.datasets,
-                parsable: true, depth: .levels(1), columns: [.name, .property, .value, .source])
+                parsable: true, depth: .recursive, columns: [.name, .property, .value, .source])
             ownProperties = try ZFS.get(
                 [.all], of: query.datasets, parsable: true, columns: [.name, .property, .value, .source],
                 sources: [.local, .received])
