@@ -120,7 +120,8 @@ final class RealTierPair {
         try env.snapshots(of: dataset).filter { $0.hasPrefix(snapshotPrefix) }
     }
 
-    func cleanup() {
+    /// `allowBusySnapshots`: a dataset zfs-fuse still calls busy is left to the pool's teardown.
+    func cleanup(allowBusySnapshots: Bool = false) {
         // zettabee holds the base on both sides (tag zettabee.<fp>), on child filesystems too: release
         // before destroying
         let filesystems = [destinationFS, sourceFS].flatMap { dataset in
@@ -134,8 +135,8 @@ final class RealTierPair {
                 }
             }
         }
-        env.destroy(destinationFS)
-        env.destroy(sourceFS)
+        env.destroy(destinationFS, allowBusy: allowBusySnapshots)
+        env.destroy(sourceFS, allowBusy: allowBusySnapshots)
         try? FileManager.default.removeItem(atPath: scratch)
     }
 
