@@ -155,11 +155,12 @@ final class StderrCollector: @unchecked Sendable {
     }
 }
 
-/// Collects a pipeline's stdout: keeps the first `limit` bytes and drains the rest.
+/// Collects a pipeline's stdout: keeps the first `limit` bytes and drains the rest, noting that it did.
 final class CaptureCollector: @unchecked Sendable {
-    private let limit: Int
+    let limit: Int
     private let lock = NSLock()
     private var kept: [UInt8] = []
+    private var dropped = false
 
     init(limit: Int) {
         self.limit = max(limit, 0)
@@ -169,8 +170,11 @@ final class CaptureCollector: @unchecked Sendable {
         lock.withLock {
             let room = limit - kept.count
             if room > 0 { kept += bytes.prefix(room) }
+            if bytes.count > room { dropped = true }
         }
     }
 
     var bytes: [UInt8] { lock.withLock { kept } }
+    /// More than `limit` bytes came.
+    var overflowed: Bool { lock.withLock { dropped } }
 }

@@ -540,6 +540,9 @@ private final class GraphRun: @unchecked Sendable {
             let id = stages.joined().map(\.id)[stopped.offset]
             return .stageFailed(id)
         }
+        if let (pipeline, collector) = captures.sorted(by: { $0.key < $1.key }).first(where: { $0.value.overflowed }) {
+            return .outputTooLarge(pipeline: pipeline, limit: collector.limit)
+        }
         return nil
     }
 }

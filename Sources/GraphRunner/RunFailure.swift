@@ -19,6 +19,9 @@ public struct RunFailure: Error, CustomStringConvertible, Sendable {
         /// The listener of an `.afterTCPListening` start condition never appeared (timeout, or its
         /// pipeline ended first); pipeline `pipeline` was never started.
         case listenerNotReady(pipeline: Int, port: Int, reason: String)
+        /// Every stage succeeded, but pipeline `pipeline` printed more than its capture keeps (`limit`
+        /// bytes): its output is incomplete, so the run is not taken as a success.
+        case outputTooLarge(pipeline: Int, limit: Int)
     }
 
     public var kind: Kind
@@ -70,6 +73,9 @@ public struct RunFailure: Error, CustomStringConvertible, Sendable {
             return "could not start \(label): \(reason)"
         case .listenerNotReady(let pipeline, let port, let reason):
             return "pipeline \(pipeline) was not started: nothing listened on TCP port \(port) (\(reason))"
+        case .outputTooLarge(let pipeline, let limit):
+            let label = result?.stages[pipeline].last?.spec.label ?? "pipeline \(pipeline)"
+            return "\(label) printed more than \(limit) bytes, the most that is read of it; its output is incomplete"
         }
     }
 

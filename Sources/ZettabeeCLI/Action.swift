@@ -3,14 +3,6 @@ public enum Action: String, Sendable, CaseIterable {
     case setup, initialize, update, fingerprint, logfile
     case status, runstatus, unlock, purge, check
 
-    /// False for actions whose names are reserved but which are not built yet.
-    public var isAvailable: Bool {
-        switch self {
-        case .setup, .initialize, .update, .fingerprint, .logfile: true
-        case .status, .runstatus, .unlock, .purge, .check: true
-        }
-    }
-
     /// `fingerprint`, `status` and `check` act on every pair when no destination is given; `setup` takes none.
     public var requiresDestination: Bool {
         self != .fingerprint && self != .status && self != .check && self != .setup

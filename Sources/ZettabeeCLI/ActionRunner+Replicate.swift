@@ -75,7 +75,7 @@ extension ActionRunner {
             if let identity = ProcessIdentity.of(pid: pid) { recorder?.recordChild(identity.description) }
         }
         do {
-            let replicator = try Replicator(pair: pair, settings: settings, executor: executor, log: log, dryRunOutput: terminal.out)
+            let replicator = try Replicator(pair: pair, settings: settings, executor: executor, log: log, dryRunOutput: { [terminal] in terminal.out($0) })
             replicator.shareSourceConnection()
             defer { replicator.source.closeSharedConnection() }
             let summary = invocation.action == .initialize ? try replicator.initialize() : try replicator.update()

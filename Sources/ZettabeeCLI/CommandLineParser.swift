@@ -23,6 +23,8 @@ public enum CommandLineParser {
         try applyEnvironment(environment, to: &options)
 
         var positionals: [String] = []
+        /// The options given on the command line, checked against the action once it is known.
+        var given: [OptionSpec] = []
         var index = 0
         var optionsEnded = false
         while index < arguments.count {
@@ -39,6 +41,7 @@ public enum CommandLineParser {
                     throw UsageError("Unknown option \(UntrustedText.quoted(argument.prefix { $0 != "=" }))")
                 }
                 let attached = body.contains("=") ? String(body.drop { $0 != "=" }.dropFirst()) : nil
+                given.append(spec)
                 if spec.valueName == nil {
                     if attached != nil { throw UsageError("Option '--\(name)' does not take a value") }
                     if let request = try apply(spec, value: nil, to: &options) { return request }
@@ -55,6 +58,7 @@ public enum CommandLineParser {
                     guard let spec = OptionSpec.allCases.first(where: { $0.short == letter }) else {
                         throw UsageError("Unknown option \(UntrustedText.quoted("-" + String(letter)))")
                     }
+                    given.append(spec)
                     if spec.valueName == nil {
                         if let request = try apply(spec, value: nil, to: &options) { return request }
                     } else {
@@ -73,6 +77,14 @@ public enum CommandLineParser {
         guard let action = Action(rawValue: actionWord) else {
             let known = Action.allCases.map(\.rawValue).joined(separator: ", ")
             throw UsageError("Unknown action \(UntrustedText.quoted(actionWord)); expected one of: \(known)")
+        }
+        for spec in given {
+            guard let actions = spec.actions, !actions.contains(action) else { continue }
+            let applies = actions.map(\.rawValue).joined(separator: ", ")
+            throw UsageError("Option '\(spec.errorName)' does not apply to action '\(action.rawValue)' (only to: \(applies))")
+        }
+        if options.jobs != nil && !options.all {
+            throw UsageError("Option '--jobs <n>' needs '--all'")
         }
         if positionals.count > 2 {
             throw UsageError("Unexpected argument \(UntrustedText.quoted(positionals[2]))")

@@ -21,15 +21,14 @@ public enum HelpText {
         ]
         let actionWidth = Action.allCases.map(\.rawValue.count).max()! + 2
         for action in Action.allCases {
-            let note = action.isAvailable ? "" : " (not yet available)"
-            lines.append("  " + padded(action.rawValue, actionWidth) + action.summary + note)
+            lines.append("  " + padded(action.rawValue, actionWidth) + action.summary)
         }
         lines += ["", "Options:"]
         let optionWidth = OptionSpec.allCases.map { $0.usageName.count }.max()! + 2
         for spec in OptionSpec.allCases {
             var summary = spec.summary
             if let variable = spec.environmentVariable { summary += "; env \(variable)" }
-            if !spec.isAvailable { summary += " (not yet available)" }
+            if let actions = spec.actions { summary += " [\(actions.map(\.rawValue).joined(separator: ", "))]" }
             lines.append("  " + padded(spec.usageName, optionWidth) + summary)
         }
         lines += ["", "Options may come before or after the action; '--' ends them.",

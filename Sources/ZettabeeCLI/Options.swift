@@ -108,12 +108,17 @@ enum OptionSpec: CaseIterable {
         }
     }
 
-    /// False for options reserved for actions still to come.
-    var isAvailable: Bool {
+    /// The actions the option applies to; nil for options of every action. Any other action given
+    /// it is a usage error.
+    var actions: [Action]? {
         switch self {
-        case .config, .runDir, .logDir, .sshConfig, .dryRun, .debug, .verbose, .version, .help, .forceRollback: true
-        case .fullStatus, .scripted, .json, .nagios, .sendNSCA, .sendNSCAConfig, .nscaPort: true
-        case .all, .jobs: true
+        case .config, .runDir, .logDir, .sshConfig, .debug, .verbose, .version, .help: nil
+        case .dryRun: [.initialize, .update, .purge]
+        case .fullStatus, .scripted, .json: [.status]
+        case .nagios, .sendNSCA, .sendNSCAConfig, .nscaPort: [.initialize, .update]
+        case .forceRollback: [.update]
+        case .all: [.initialize, .update, .status, .check, .fingerprint]
+        case .jobs: [.initialize, .update]
         }
     }
 

@@ -61,9 +61,18 @@ final class ProcessRunnerTests: XCTestCase {
         XCTAssertEqual(lastLine.value, "LAST LINE OF THE FLOOD")
     }
 
-    func testCaptureKeepsAtMostItsLimitAndDrainsTheRest() throws {
-        let graph = LoweredPipeline(stages: [stage("head", "-c", "10000000", "/dev/zero")])
-        let (stdout, result) = try ProcessRunner().capture(graph, limit: 10)
+    /// Output past the capture's limit is drained (the writer never blocks), and the run fails loudly:
+    /// its output is incomplete. Exactly the limit is fine.
+    func testCaptureOverItsLimitFailsTheRunAfterDrainingTheRest() throws {
+        let graph = LoweredGraph(LoweredPipeline(stages: [stage("head", "-c", "10000000", "/dev/zero")], output: .capture(limit: 10)))
+        let failure = try XCTUnwrap(runExpectingFailure(graph))
+        XCTAssertEqual(failure.kind, .outputTooLarge(pipeline: 0, limit: 10))
+        XCTAssertEqual(failure.result?.stages[0][0].termination, .exited(0))
+        XCTAssertEqual(failure.result?.captured[0]?.count, 10)
+        XCTAssertEqual(failure.description, "head printed more than 10 bytes, the most that is read of it; its output is incomplete")
+
+        let exact = LoweredPipeline(stages: [stage("head", "-c", "10", "/dev/zero")])
+        let (stdout, result) = try ProcessRunner().capture(exact, limit: 10)
         XCTAssertEqual(stdout.utf8.count, 10)
         XCTAssertEqual(result.stages[0][0].termination, .exited(0))
     }

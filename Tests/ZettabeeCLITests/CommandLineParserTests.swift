@@ -45,7 +45,7 @@ final class CommandLineParserTests: XCTestCase {
 
     func testLongOptionsBothSpellings() throws {
         let parsed = try invocation(["--config=/etc/zb.cfg", "--run-dir", "/run/zb", "--log-dir=/var/log/zb",
-                                     "--ssh-config", "/etc/zb/ssh_config", "--dry-run", "--debug", "--verbose", "setup", "b/a"])
+                                     "--ssh-config", "/etc/zb/ssh_config", "--dry-run", "--debug", "--verbose", "update", "b/a"])
         XCTAssertEqual(parsed.options.configPath, "/etc/zb.cfg")
         XCTAssertEqual(parsed.options.runDirectory, "/run/zb")
         XCTAssertEqual(parsed.options.logDirectory, "/var/log/zb")
@@ -102,11 +102,13 @@ final class CommandLineParserTests: XCTestCase {
         XCTAssertEqual(try invocation(["-c", "/a", "-c", "/b", "update", "b/a"]).options.configPath, "/b")
     }
 
-    func testReservedOptionsParse() throws {
-        let parsed = try invocation(["--full-status", "-H", "--json", "-N", "monitor.example.org", "--send-nsca", "/usr/sbin/send_nsca",
+    func testEveryOptionParses() throws {
+        let status = try invocation(["--full-status", "-H", "--json", "status"]).options
+        XCTAssertTrue(status.fullStatus && status.scriptedOutput && status.json)
+        let parsed = try invocation(["-N", "monitor.example.org", "--send-nsca", "/usr/sbin/send_nsca",
                                      "--send-nsca-config=/etc/send_nsca.cfg", "--nsca-port", "5667", "--force-rollback", "--jobs=4",
                                      "--all", "update"]).options
-        XCTAssertTrue(parsed.fullStatus && parsed.scriptedOutput && parsed.json && parsed.forceRollback && parsed.all)
+        XCTAssertTrue(parsed.forceRollback && parsed.all)
         XCTAssertEqual(parsed.nagiosHost, "monitor.example.org")
         XCTAssertEqual(parsed.sendNSCAPath, "/usr/sbin/send_nsca")
         XCTAssertEqual(parsed.sendNSCAConfigPath, "/etc/send_nsca.cfg")
@@ -200,7 +202,22 @@ final class CommandLineParserTests: XCTestCase {
         XCTAssertTrue(parsed.options.all)
     }
 
-    func testReservedActionsAreMarked() {
-        XCTAssertEqual(Action.allCases.filter { !$0.isAvailable }, [])
+    /// An option that does not apply to the action is a usage error naming both; `--jobs` needs `--all`.
+    func testOptionsApplyOnlyToTheirActions() {
+        for (arguments, message) in [
+            (["update", "b/a", "--json"], "Option '--json' does not apply to action 'update' (only to: status)"),
+            (["status", "-n"], "Option '--dry-run' does not apply to action 'status' (only to: initialize, update, purge)"),
+            (["initialize", "b/a", "--force-rollback"], "Option '--force-rollback' does not apply to action 'initialize' (only to: update)"),
+            (["check", "-N", "nagios"], "Option '--nagios <host>' does not apply to action 'check' (only to: initialize, update)"),
+            (["purge", "b/a", "--all"], "Option '--all' does not apply to action 'purge' (only to: initialize, update, status, check, fingerprint)"),
+            (["update", "b/a", "--jobs", "2"], "Option '--jobs <n>' needs '--all'"),
+        ] {
+            XCTAssertThrowsError(try CommandLineParser.parse(arguments, environment: [:]), "\(arguments)") { error in
+                XCTAssertEqual((error as? UsageError)?.message, message, "\(arguments)")
+            }
+        }
+        // Options of every action, and the environment's, apply anywhere.
+        XCTAssertNoThrow(try CommandLineParser.parse(["fingerprint", "-d", "-v", "--ssh-config", "/x"], environment: ["ZETTABEE_RUN_DIR": "/r"]))
+        XCTAssertNoThrow(try CommandLineParser.parse(["update", "--all", "--jobs", "2", "-n", "--force-rollback"], environment: [:]))
     }
 }

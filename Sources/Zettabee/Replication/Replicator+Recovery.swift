@@ -26,7 +26,7 @@ extension Replicator {
                 token: member.value(PropertyName.receiveResumeToken.rawValue) ?? "", into: member,
                 source: sourceState.member(at: relative), base: base, sendSupportsResume: sendSupportsResume)
         }
-        if settings.dryRun { return base }
+        if rendering { return base }
         if !partials.isEmpty {
             sourceState = try readState(of: source, dataset: pair.source.dataset)
             destinationState = try readState(of: destination, dataset: pair.destination.dataset, extra: extra)
@@ -153,7 +153,7 @@ extension Replicator {
         // Ask the source first (`send -n -t`, nothing is sent): zfs refuses a token whose snapshot is gone
         // or replaced, or that is corrupt. Within the transfer, that refusal can be hidden behind the
         // receive's failure on the empty stream, depending on which stage ends first.
-        if !settings.dryRun {
+        if !rendering {
             let check: Command
             do { check = try ZFS.resumeSend(token: token, estimateOnly: true) } catch {
                 throw ActionError(error.description, nagios: .unknown)
@@ -183,7 +183,7 @@ extension Replicator {
                 try? FileManager.default.removeItem(atPath: resumeRecordPath)
                 return
             }
-            if !settings.dryRun { try? AtomicFile.write(Data(record.utf8), to: resumeRecordPath) }
+            if !rendering { try? AtomicFile.write(Data(record.utf8), to: resumeRecordPath) }
             throw error
         }
         try? FileManager.default.removeItem(atPath: resumeRecordPath)
@@ -248,7 +248,7 @@ extension Replicator {
     /// After a failed initialize: destroys what it received (see `leftByFailedInitialize`), so the next
     /// initialize starts clean. Best effort; the next initialize checks again.
     func removeFailedInitialize() {
-        guard !settings.dryRun,
+        guard !rendering,
               let sourceState = try? readState(of: source, dataset: pair.source.dataset),
               let destinationState = try? readState(of: destination, dataset: pair.destination.dataset),
               leftByFailedInitialize(source: sourceState, destination: destinationState)

@@ -21,6 +21,8 @@ public struct ReplicationSettings: Sendable {
     public var childStarted: (@Sendable (Int32) -> Void)?
     /// Hosts' capabilities, shared by the pairs of one run.
     public var capabilities: CapabilityCache
+    /// Where changes go; nil: run them, or with `dryRun` print them (`RenderedChanges`).
+    public var changes: (any ChangeExecuting)?
 
     public init(
         files: PairFiles, sshConfig: String? = nil, dryRun: Bool = false, forceRollback: Bool = false,
@@ -55,8 +57,8 @@ public final class Replicator: @unchecked Sendable {
     let executor: any GraphExecuting
     let log: PairLog
     let now: () -> Date
-    /// Where a dry run prints the commands it would run.
-    let dryRunOutput: (String) -> Void
+    /// Runs every state change, or renders it (the dry run): the one path for both.
+    let changes: any ChangeExecuting
     public let source: HostSession
     public let destination: HostSession
     let sourceSSH: SSHDestination
@@ -66,14 +68,14 @@ public final class Replicator: @unchecked Sendable {
 
     public init(
         pair: Pair, settings: ReplicationSettings, executor: any GraphExecuting, log: PairLog,
-        now: @escaping () -> Date = Date.init, dryRunOutput: @escaping (String) -> Void = { print($0) }
+        now: @escaping () -> Date = Date.init, dryRunOutput: @escaping @Sendable (String) -> Void = { print($0) }
     ) throws(ActionError) {
         self.pair = pair
         self.settings = settings
         self.executor = executor
         self.log = log
         self.now = now
-        self.dryRunOutput = dryRunOutput
+        changes = settings.changes ?? (settings.dryRun ? RenderedChanges(output: dryRunOutput) : LiveChanges())
         do {
             sourceSSH = try TransferPlanner.sourceLocation(of: pair, sshConfig: settings.sshConfig)
         } catch {
@@ -202,17 +204,17 @@ public final class Replicator: @unchecked Sendable {
             discardSourceSnapshot(sourceSnapshot, reason: "the transfer failed")
             throw error
         }
-        if !settings.dryRun { try verifyReceived(snapshot) }
+        if !rendering { try verifyReceived(snapshot) }
         if !byReceive {
             try setProperties(received, on: pair.destination.dataset, at: destination)
             undoChangesSinceReceive(snapshot, descendants: sourceState.descendants.map(\.dataset.rawValue))
         }
         try moveBase(to: snapshot, from: nil, initial: true)
         let seconds = now().timeIntervalSince(started)
-        if !settings.dryRun {
+        if !rendering {
             log.info("initialize done: base \(snapshot), \(volume(transfer)) in \(format(seconds)) s")
         }
-        return RunSummary(action: "initialize", snapshot: settings.dryRun ? nil : snapshot, bytes: transfer.bytes, seconds: seconds)
+        return RunSummary(action: "initialize", snapshot: rendering ? nil : snapshot, bytes: transfer.bytes, seconds: seconds)
     }
 
     // MARK: update
@@ -234,7 +236,7 @@ public final class Replicator: @unchecked Sendable {
         }
         let force = settings.forceRollback || pair.options.rollback
         let reread: () throws(ActionError) -> Void = {
-            if !self.settings.dryRun {
+            if !self.rendering {
                 (condition, sourceState, destinationState) = try self.assess(destinationExtra: destinationExtra)
             }
         }
@@ -285,13 +287,13 @@ public final class Replicator: @unchecked Sendable {
             }
             throw error
         }
-        let verified = settings.dryRun ? nil : try verifyReceived(snapshot)
+        let verified = rendering ? nil : try verifyReceived(snapshot)
         try moveBase(to: snapshot, from: base, initial: false, verified: verified)
         let seconds = now().timeIntervalSince(started)
-        if !settings.dryRun {
+        if !rendering {
             log.info("update done: base \(snapshot), \(volume(transfer)) in \(format(seconds)) s")
         }
-        return RunSummary(action: "update", snapshot: settings.dryRun ? nil : snapshot, bytes: transfer.bytes, seconds: seconds)
+        return RunSummary(action: "update", snapshot: rendering ? nil : snapshot, bytes: transfer.bytes, seconds: seconds)
     }
 
     // MARK: the base
@@ -313,11 +315,7 @@ public final class Replicator: @unchecked Sendable {
         guard let old else { return }
         release(old, on: destination, dataset: pair.destination.dataset)
         release(old, on: source, dataset: pair.source.dataset)
-        if settings.dryRun {
-            try mutate(source, try destroyCommand(try snapshotName(pair.source.dataset, old)))
-        } else {
-            try destroyOlderSourceSnapshots(than: snapshot, in: verified)
-        }
+        try destroyOlderSourceSnapshots(than: snapshot, in: verified)
     }
 
     /// `zfs hold zettabee.<fp> ds@snapshot`. Already held is fine; a zfs without holds is logged.
@@ -326,9 +324,7 @@ public final class Replicator: @unchecked Sendable {
         do { command = try ZFS.hold(try holdTag, on: [try dataset.snapshot(snapshot)], recursive: recursive) } catch {
             throw ActionError("\(error)", nagios: .unknown)
         }
-        if settings.dryRun { return dryRunOutput(session.render(command)) }
-        let outcome = session.probe(command)
-        guard let failure = outcome.failure else { return }
+        guard let failure = changes.change(command, on: session) else { return }
         if failure.stderrTail.contains("tag already exists") { return }
         if ZFSUsageError.matches(stderr: failure.stderrTail, exitStatus: failure.exitStatus ?? -1) {
             log.warn("holds are not supported on \(session.host); the base \(snapshot) is not protected there")
@@ -343,9 +339,7 @@ public final class Replicator: @unchecked Sendable {
         guard let tag = try? holdTag, let name = try? dataset.snapshot(snapshot), let command = try? ZFS.release(tag, from: [name], recursive: recursive) else {
             return
         }
-        if settings.dryRun { return dryRunOutput(session.render(command)) }
-        let outcome = session.probe(command)
-        guard let failure = outcome.failure else { return }
+        guard let failure = changes.change(command, on: session) else { return }
         if failure.stderrTail.contains("no such tag") || failure.isMissingDataset { return }
         log.warn("could not release the hold on \(name) on \(session.host): \(failure.description)")
     }
@@ -362,11 +356,7 @@ public final class Replicator: @unchecked Sendable {
         }
         let lowered = Lowering.lower(graph)
         let rendered = Rendering.render(lowered)
-        if settings.dryRun {
-            dryRunOutput(rendered)
-            return (0, 0)
-        }
-        log.debug("transfer: \(rendered)")
+        if !changes.rendersOnly { log.debug("transfer: \(rendered)") }
         let receiver = receiverStage(of: lowered)
         let bytes = ByteCounter()
         let observer = settings.observer
@@ -381,7 +371,7 @@ public final class Replicator: @unchecked Sendable {
             started: startedObserver())
         let started = Date()
         do {
-            _ = try executor.run(lowered, options: options)
+            guard try changes.transfer(lowered, executor: executor, options: options) != nil else { return (0, 0) }
             return (bytes.value, Date().timeIntervalSince(started))
         } catch let failure as RunFailure {
             log.error("transfer failed: \(failure.description)")
@@ -503,7 +493,7 @@ public final class Replicator: @unchecked Sendable {
     /// command per property (old zfs takes one).
     func setProperties(_ assignments: [PropertyAssignment], on dataset: DatasetName, at session: HostSession) throws(ActionError) {
         let pool = dataset.pool
-        let batched = settings.dryRun ? true : (try capabilities(of: session, pool: pool).zfsVersion != nil)
+        let batched = try capabilities(of: session, pool: pool).zfsVersion != nil
         if batched {
             try mutate(session, try setCommand(assignments, on: dataset))
         } else {
@@ -517,13 +507,17 @@ public final class Replicator: @unchecked Sendable {
     func destroyOlderSourceSnapshots(than snapshot: String, in known: DatasetState? = nil, retryBusy: Bool = true) throws(ActionError) {
         let state: DatasetState
         if let known { state = known } else { state = try readState(of: source, dataset: pair.source.dataset) }
-        guard let newest = state.snapshot(named: snapshot) else { return }
+        // A dry run reads the source as it was before its (printed) snapshot: all of the pair's are older.
+        guard let newestTXG = state.snapshot(named: snapshot)?.createTXG ?? (rendering ? .max : nil) else { return }
         let older = state.snapshots.filter {
-            $0.createTXG < newest.createTXG && PairSnapshotName.isSnapshot($0.snapshot, of: pair.fingerprint)
+            $0.createTXG < newestTXG && PairSnapshotName.isSnapshot($0.snapshot, of: pair.fingerprint)
         }
         for record in older {
             do throws(ActionError) {
-                try mutate(source, try destroyCommand(record.snapshot), retryBusy: retryBusy)
+                // Only the base just replaced can be busy for a moment (its sender ending); an older
+                // one that is busy is held by someone else, and is tried again by the next run.
+                let wasBase = record.createTXG == older.last?.createTXG
+                try mutate(source, try destroyCommand(record.snapshot), retryBusy: retryBusy && wasBase)
             } catch {
                 log.warn("could not destroy old base \(record.snapshot) on the source: \(error.message)")
             }
@@ -573,7 +567,7 @@ public final class Replicator: @unchecked Sendable {
     /// source snapshot must then stay, for the next run to resume, complete or adopt it; destroying it
     /// would leave those datasets with a snapshot no incremental stream can follow.
     func partlyReceived(_ snapshot: String) -> Bool {
-        guard !settings.dryRun,
+        guard !rendering,
               let sourceState = try? readState(of: source, dataset: pair.source.dataset),
               let destinationState = try? readState(
                 of: destination, dataset: pair.destination.dataset, extra: partialReceiveProperties)
@@ -602,7 +596,7 @@ public final class Replicator: @unchecked Sendable {
     /// Best effort after a failed transfer: the run's new source snapshot is destroyed (the next run
     /// would otherwise find and destroy it).
     func discardSourceSnapshot(_ snapshot: SnapshotName, reason: String) {
-        guard !settings.dryRun else { return }
+        guard !rendering else { return }
         log.info("destroying \(snapshot) on the source: \(reason)")
         // A sender torn down with the transfer may still hold the snapshot for a moment: `mutate`
         // retries while zfs says the dataset is busy.
@@ -636,16 +630,9 @@ public final class Replicator: @unchecked Sendable {
     /// Runs a command that changes state, or prints it in a dry run. `dataset is busy` right after a
     /// receive is retried a few times.
     func mutate(_ session: HostSession, _ command: Command, retryBusy: Bool = true) throws(ActionError) {
-        if settings.dryRun {
-            dryRunOutput(session.render(command))
-            return
-        }
         var attempt = 0
         while true {
-            do {
-                try session.run(command)
-                return
-            } catch {
+            if let error = changes.change(command, on: session) {
                 attempt += 1
                 if retryBusy && error.stderrTail.contains("dataset is busy") && attempt < 5 && error.interruptedBySignal == nil {
                     log.debug("\(command.label) on \(session.host): dataset is busy, trying again")
@@ -656,8 +643,13 @@ public final class Replicator: @unchecked Sendable {
                 log.writeLines(.error, error.stderrTail)
                 throw ActionError(error)
             }
+            return
         }
     }
+
+    /// The dry run: changes are printed, so the hosts stay as they were read (there is nothing new to
+    /// verify or to read back).
+    var rendering: Bool { changes.rendersOnly }
 
     var transportDescription: String {
         switch pair.options.transport {

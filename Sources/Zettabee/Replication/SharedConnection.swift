@@ -17,6 +17,9 @@ final class SharedConnection: @unchecked Sendable {
     let observer: (String) -> Void
     /// How long the master may take to connect and authenticate.
     let connectTimeout: Double
+    /// Set for a dry run: no master is started, but the commands are rendered as its clients, exactly
+    /// as a live run would run them; this is told the master's command line instead.
+    let rendering: ((String) -> Void)?
 
     private var master: BackgroundProcess?
     private var state = State.notStarted
@@ -25,8 +28,10 @@ final class SharedConnection: @unchecked Sendable {
 
     init(
         destination: SSHDestination, sharing: SSHSharing, executor: any GraphExecuting,
-        environment: [String: String], observer: @escaping (String) -> Void, connectTimeout: Double = 30
+        environment: [String: String], observer: @escaping (String) -> Void, connectTimeout: Double = 30,
+        rendering: ((String) -> Void)? = nil
     ) {
+        self.rendering = rendering
         self.destination = destination
         self.sharing = sharing
         self.executor = executor
@@ -42,6 +47,11 @@ final class SharedConnection: @unchecked Sendable {
     }
 
     private func start() {
+        if let rendering {
+            rendering("control commands share one ssh connection: " + Rendering.render(sharing.master(of: destination)) + " &")
+            state = .up
+            return
+        }
         state = .unavailable
         if SignalTrap.pendingSignal != nil { return }
         if socketExists() {
@@ -109,11 +119,12 @@ final class SharedConnection: @unchecked Sendable {
 extension HostSession {
     /// Lets the control commands of this (remote) session share one ssh connection, set up at the first
     /// command. Call `closeSharedConnection` when the action is done.
-    public func shareConnection(_ sharing: SSHSharing) {
+    /// `rendering`: a dry run's, which starts no master but renders the commands as its clients.
+    public func shareConnection(_ sharing: SSHSharing, rendering: ((String) -> Void)? = nil) {
         guard case .remote(let destination) = location, connection == nil else { return }
         connection = SharedConnection(
             destination: destination, sharing: sharing, executor: executor, environment: runOptions.environment,
-            observer: observer)
+            observer: observer, rendering: rendering)
     }
 
     /// Ends the shared connection, if one was set up; later commands connect on their own.
@@ -126,18 +137,17 @@ extension HostSession {
 }
 
 extension Replicator {
-    /// Shares one ssh connection among the source's control commands for this action (not in a dry run,
-    /// whose printed commands must stay as they would run without it). The control socket is
+    /// Shares one ssh connection among the source's control commands for this action. A dry run starts
+    /// no master but prints the commands as its clients, as they would run. The control socket is
     /// `<run-dir>/<fingerprint prefix>.ssh`; when that path is too long for a socket, nothing is shared.
     public func shareSourceConnection() {
-        guard !settings.dryRun else { return }
         let runDirectory = settings.files.runDirectory
         let absolute = runDirectory.hasPrefix("/")
             ? runDirectory : FileManager.default.currentDirectoryPath + "/" + runDirectory
         let name = String(pair.fingerprint.description.prefix(16)) + ".ssh"
         let path = (absolute.hasSuffix("/") ? absolute : absolute + "/") + name
         do {
-            source.shareConnection(try SSHSharing(controlPath: path))
+            source.shareConnection(try SSHSharing(controlPath: path), rendering: rendering ? { [changes] in changes.note($0) } : nil)
         } catch {
             log.debug("no ssh connection sharing: \(error)")
         }

@@ -1,0 +1,87 @@
+import CommandGraph
+import Foundation
+import GraphRunner
+import XCTest
+import Zettabee
+
+/// What `--dry-run` prints is what runs: the same state is replicated once through `RenderedChanges`
+/// (the dry run) and once through `RecordedChanges` (live, keeping the text of every change it ran), at
+/// the same clock, and the two lists must be equal, line for line: initialize and then update, for both
+/// transports, on OpenZFS and on old zfs (zfs-fuse's kind), with a child filesystem and a shared ssh
+/// connection, as the command line runs them.
+final class DryRunMatchesLiveTests: XCTestCase {
+    func testSSHOnOpenZFS() throws { try compare(mbuffer: false, legacy: false) }
+    func testMbufferOnOpenZFS() throws { try compare(mbuffer: true, legacy: false) }
+    func testSSHOnOldZFS() throws { try compare(mbuffer: false, legacy: true) }
+    func testMbufferOnOldZFS() throws { try compare(mbuffer: true, legacy: true) }
+
+    func compare(mbuffer: Bool, legacy: Bool, file: StaticString = #filePath, line: UInt = #line) throws {
+        let world = try FakeTierWorld(name)
+        let flags = legacy ? ["--legacy"] : []
+        try world.ctl(arguments: [FakeTierWorld.sourceHost, "create-pool", "tank"] + flags)
+        try world.ctl(FakeTierWorld.sourceHost, "create", "tank/data")
+        try world.ctl(FakeTierWorld.sourceHost, "write", "tank/data", "2M")
+        try world.ctl(FakeTierWorld.sourceHost, "create", "tank/data/kid")
+        try world.ctl(FakeTierWorld.sourceHost, "write", "tank/data/kid", "1M")
+        try world.ctl(arguments: [FakeTierWorld.destinationHost, "create-pool", "backup"] + flags)
+        for directory in [world.runDirectory, world.logDirectory] {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        let options = mbuffer ? "  port=\(try FakeTierWorld.freePort())" : ""
+        let pair = try XCTUnwrap(try ConfigParser.parse(fileName: "t.cfg", text: "src:tank/data  backup:backup/data\(options)\n").first)
+
+        let initialized = Date(timeIntervalSince1970: 1_800_000_000)
+        let (dryInitialize, liveInitialize) = try bothWays(pair, world: world, at: initialized) { try $0.initialize() }
+        XCTAssertFalse(liveInitialize.isEmpty, file: file, line: line)
+        XCTAssertEqual(dryInitialize, liveInitialize, "initialize", file: file, line: line)
+        XCTAssertTrue(liveInitialize.contains { $0.contains("zfs send -R") }, "\(liveInitialize)", file: file, line: line)
+
+        try world.ctl(FakeTierWorld.sourceHost, "write", "tank/data", "1M")
+        try world.ctl(FakeTierWorld.sourceHost, "write", "tank/data/kid", "1M")
+        let (dryUpdate, liveUpdate) = try bothWays(pair, world: world, at: initialized.addingTimeInterval(3600)) { try $0.update() }
+        XCTAssertEqual(dryUpdate, liveUpdate, "update", file: file, line: line)
+        // The live update ran every kind of change the dry run showed: snapshot, transfer, holds, the
+        // base's record, the old base's release and destroy; over the shared connection.
+        for word in ["zfs snapshot -r", "zfs send -R -i", "zfs hold -r", "zfs set", "zfs release -r", "zfs destroy -r", "ControlPath="] {
+            XCTAssertTrue(liveUpdate.contains { $0.contains(word) }, "no '\(word)' in \(liveUpdate)", file: file, line: line)
+        }
+        if legacy {
+            XCTAssertGreaterThan(liveInitialize.filter { $0.contains("zfs set") }.count, 3, "old zfs: one zfs set per property")
+        }
+    }
+
+    /// Runs `action` as a dry run, then live, at the same clock; returns the dry run's printed changes
+    /// (its `#` notes aside) and the live run's recorded ones.
+    func bothWays(
+        _ pair: Pair, world: FakeTierWorld, at now: Date, _ action: (Replicator) throws -> RunSummary
+    ) throws -> (dry: [String], live: [String]) {
+        let printed = Lines()
+        let dry = try replicator(pair, world: world, at: now, changes: RenderedChanges(output: { printed.append($0) }))
+        dry.shareSourceConnection()
+        _ = try action(dry)
+        dry.source.closeSharedConnection()
+
+        let recorded = RecordedChanges()
+        let live = try replicator(pair, world: world, at: now, changes: recorded)
+        live.shareSourceConnection()
+        defer { live.source.closeSharedConnection() }
+        _ = try action(live)
+        return (printed.all.filter { !$0.hasPrefix("# ") }, recorded.recorded)
+    }
+
+    func replicator(_ pair: Pair, world: FakeTierWorld, at now: Date, changes: any ChangeExecuting) throws -> Replicator {
+        var settings = ReplicationSettings(
+            files: PairFiles(runDirectory: world.runDirectory, logDirectory: world.logDirectory), environment: world.environment)
+        settings.changes = changes
+        return try Replicator(
+            pair: pair, settings: settings, executor: ProcessRunner(), log: PairLog(discardingFor: pair.fingerprint), now: { now })
+    }
+}
+
+/// Lines collected from another thread.
+final class Lines: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [String] = []
+    func append(_ line: String) { lock.withLock { lines.append(line) } }
+    var all: [String] { lock.withLock { lines } }
+}
