@@ -1,10 +1,10 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-/// zettabee has no package dependencies: only what the Swift toolchain ships.
+/// zettabee has no package dependencies: only what the Swift toolchain ships. It runs on Linux (it
+/// reads /proc and uses Glibc), so no other platform is declared.
 let package = Package(
     name: "zettabee",
-    platforms: [.macOS(.v13)],
     products: [
         .executable(name: "zettabee", targets: ["zettabee"]),
         .executable(name: "zfake", targets: ["FakeTools"]),

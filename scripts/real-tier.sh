@@ -33,6 +33,8 @@ trap 'exit 143' TERM
   # shellcheck disable=SC1091
   . "$DIR/env"
   set +a
+  # Inside the real environment a test that misses part of it fails instead of skipping.
+  export ZB_REAL_REQUIRED=1
   exec "$@"
 ) <&0 &
 child=$!

@@ -184,7 +184,7 @@ final class FakeNetMbufferTests: XCTestCase {
 
     func realMbuffer() throws -> String {
         guard let path = FakeNetHarness.executable("mbuffer"), !path.hasPrefix(harness.fakebin) else {
-            throw XCTSkip("the real mbuffer is not installed")
+            throw realTierSkip("the real mbuffer is not installed")
         }
         return path
     }

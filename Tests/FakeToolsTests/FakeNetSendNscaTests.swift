@@ -69,7 +69,7 @@ final class FakeNetSendNscaTests: XCTestCase {
     // MARK: - The real client, where installed
 
     func testFakeNetSendNscaMatchesRealClient() throws {
-        guard let real = FakeNetHarness.executable("send_nsca") else { throw XCTSkip("the real send_nsca is not installed") }
+        guard let real = FakeNetHarness.executable("send_nsca") else { throw realTierSkip("the real send_nsca is not installed") }
         let port = FakeNetHarness.freePort()
         let config = harness.file("send_nsca.cfg")
         try "encryption_method=1\n".write(to: config, atomically: true, encoding: .utf8)
@@ -89,7 +89,7 @@ final class FakeNetSendNscaTests: XCTestCase {
         XCTAssertEqual([fakeBadConfig.status, fakeBadConfig.out], [realBadConfig.status, realBadConfig.out] as [AnyHashable])
 
         // A real daemon: same stdout and exit code for the same input.
-        guard let daemon = FakeNetHarness.executable("nsca") else { throw XCTSkip("the real nsca daemon is not installed") }
+        guard let daemon = FakeNetHarness.executable("nsca") else { throw realTierSkip("the real nsca daemon is not installed") }
         let commandFile = harness.file("nsca.cmd")
         FileManager.default.createFile(atPath: commandFile.path, contents: nil)
         let daemonConfig = harness.file("nsca.cfg")
@@ -111,7 +111,7 @@ final class FakeNetSendNscaTests: XCTestCase {
             _ = server.wait(timeout: 10)
         }
         guard FakeNetHarness.waitUntilListening(port: port) else {
-            throw XCTSkip("the nsca daemon did not start listening on \(port)")
+            throw realTierSkip("the nsca daemon did not start listening on \(port)")
         }
         let realUp = try FakeNetProcess.run(shell: "\(real) \(command)", environment: harness.environment(), stdinFile: stdin)
         let fakeUp = try FakeNetProcess.run(shell: "send_nsca \(command)", environment: harness.environment(), stdinFile: stdin)

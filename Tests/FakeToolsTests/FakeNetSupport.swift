@@ -94,7 +94,7 @@ struct FakeNetHarness {
             root.appendingPathComponent(".build/debug/zfake").path,
         ]
         guard let built = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            throw XCTSkip("zfake is not built next to the tests (looked in \(candidates))")
+            throw TierMissing("zfake is not built next to the tests (looked in \(candidates))")
         }
         zfake = built
         world = FileManager.default.temporaryDirectory.appendingPathComponent("fakenet-world-\(UUID().uuidString)")

@@ -40,7 +40,7 @@ final class FakeWorldHarness {
         fakebin = Self.repositoryRoot.appendingPathComponent("fixtures/fakebin").path
         zfake = Self.locateZfake()
         guard FileManager.default.isExecutableFile(atPath: zfake) else {
-            throw XCTSkip("zfake binary not found at \(zfake); build it with `swift build --product zfake`")
+            throw TierMissing("zfake binary not found at \(zfake); build it with `swift build --product zfake`")
         }
         var env = ProcessInfo.processInfo.environment
         env["ZFAKE_WORLD"] = world

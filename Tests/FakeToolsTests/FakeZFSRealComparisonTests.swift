@@ -4,8 +4,8 @@ import XCTest
 /// Compares the fake's legacy mode with the real zfs-fuse for the same commands (root only).
 final class FakeZFSRealComparisonTests: XCTestCase {
     func testLegacyMatchesZfsFuse() throws {
-        guard getuid() == 0 else { throw XCTSkip("needs root to run zfs-fuse") }
-        guard FileManager.default.isExecutableFile(atPath: "/usr/sbin/zfs-fuse") else { throw XCTSkip("zfs-fuse is not installed") }
+        guard getuid() == 0 else { throw realTierSkip("needs root to run zfs-fuse") }
+        guard FileManager.default.isExecutableFile(atPath: "/usr/sbin/zfs-fuse") else { throw realTierSkip("zfs-fuse is not installed") }
         let h = try FakeWorldHarness()
         var real = h.environment
         real["PATH"] = "/usr/sbin:/usr/bin:/sbin:/bin"

@@ -5,6 +5,91 @@ import Foundation
 /// in part completed or rolled back to the base, and the leftovers of an interrupted base move or
 /// initialize finished. The base itself is never destroyed here.
 extension Replicator {
+    // MARK: what failed runs left
+
+    /// The newest pair snapshot newer than `base` that every dataset of both trees holds, each with its
+    /// source's GUID: a run that received it whole but did not record it. Only such a snapshot may become
+    /// the base, since moving the base destroys the old one on the source.
+    func newestCommonPairSnapshot(after base: String, source: DatasetState, destination: DatasetState) -> String? {
+        guard let baseRecord = destination.snapshot(named: base) else { return nil }
+        return destination.snapshots.reversed().first { record in
+            record.createTXG > baseRecord.createTXG && PairSnapshotName.isSnapshot(record.snapshot, of: pair.fingerprint)
+                && wholeTreeHolds(record.snapshot.name, source: source, destination: destination)
+        }?.snapshot.name
+    }
+
+    /// Every dataset of the source tree holds `name`, and so does its destination, with the same GUID;
+    /// no destination dataset holds a partial receive.
+    func wholeTreeHolds(_ name: String, source: DatasetState, destination: DatasetState) -> Bool {
+        guard source.exists, destination.exists, !destination.tree.contains(where: \.hasPartialReceive) else { return false }
+        return source.tree.allSatisfy { member in
+            guard let sent = member.snapshot(named: name) else { return false }
+            return destination.member(at: source.relativeName(of: member))?.snapshot(named: name)?.guid == sent.guid
+        }
+    }
+
+    /// Snapshots of this pair on the source newer than the base that no dataset of the destination tree
+    /// holds were left by failed runs: destroy them (with their descendants').
+    func discardLeftovers(after base: String, source: DatasetState, destination: DatasetState) throws(ActionError) {
+        guard let baseRecord = source.snapshot(named: base) else { return }
+        for record in source.snapshots where record.createTXG > baseRecord.createTXG
+            && PairSnapshotName.isSnapshot(record.snapshot, of: pair.fingerprint)
+            && !destination.tree.contains(where: { $0.snapshot(named: record.snapshot.name) != nil })
+        {
+            log.info("destroying \(record.snapshot), left on the source by a failed run")
+            do throws(ActionError) {
+                try mutate(self.source, try destroyCommand(record.snapshot))
+            } catch {
+                log.warn("could not destroy leftover \(record.snapshot): \(error.message)")
+            }
+        }
+    }
+
+    /// After a transfer that reported failure: whether any dataset of the destination tree holds
+    /// `snapshot` with its source's GUID (that part of the stream committed) or a partial receive. The
+    /// source snapshot must then stay, for the next run to resume, complete or adopt it; destroying it
+    /// would leave those datasets with a snapshot no incremental stream can follow.
+    func partlyReceived(_ snapshot: String) -> Bool {
+        guard !rendering,
+              let sourceState = try? readState(of: source, dataset: pair.source.dataset),
+              let destinationState = try? readState(
+                of: destination, dataset: pair.destination.dataset, extra: partialReceiveProperties)
+        else { return false }
+        if let partial = destinationState.tree.first(where: \.hasPartialReceive) {
+            log.info("keeping \(pair.source.dataset)@\(snapshot) on the source: \(partial.dataset) saved the partial receive for resuming")
+            return true
+        }
+        for member in sourceState.tree {
+            guard let sent = member.snapshot(named: snapshot),
+                  let received = destinationState.member(at: sourceState.relativeName(of: member))?.snapshot(named: snapshot),
+                  received.guid == sent.guid
+            else { continue }
+            log.warn("\(received.snapshot) was received although the transfer failed; keeping \(snapshot) on the source for the next run")
+            return true
+        }
+        return false
+    }
+
+    /// The property that tells a partial receive, where the destination's zfs has one.
+    var partialReceiveProperties: [String] {
+        let modern = settings.capabilities.value(at: destination.origin, pool: pair.destination.dataset.pool)?.resumableReceive ?? false
+        return modern ? [PropertyName.receiveResumeToken.rawValue] : []
+    }
+
+    /// Best effort after a failed transfer: the run's new source snapshot is destroyed (the next run
+    /// would otherwise find and destroy it).
+    func discardSourceSnapshot(_ snapshot: SnapshotName, reason: String) {
+        guard !rendering else { return }
+        log.info("destroying \(snapshot) on the source: \(reason)")
+        // A sender torn down with the transfer may still hold the snapshot for a moment: `mutate`
+        // retries while zfs says the dataset is busy.
+        do throws(ActionError) {
+            try mutate(source, try destroyCommand(snapshot))
+        } catch {
+            log.warn("could not destroy \(snapshot) on the source (the next run will): \(error.message)")
+        }
+    }
+
     // MARK: an interrupted transfer
 
     /// Recovers a tree that a failed run left partly updated, and returns the base afterwards:

@@ -32,7 +32,7 @@ final class FakeTierWorld: Sendable {
         guard FileManager.default.isExecutableFile(atPath: PackagePaths.zettabee),
               FileManager.default.isExecutableFile(atPath: PackagePaths.zfake)
         else {
-            throw XCTSkip("fake tier: no built zettabee/zfake in \(PackagePaths.products.path)")
+            throw TierMissing("fake tier: no built zettabee/zfake in \(PackagePaths.products.path)")
         }
         var environment = ProcessInfo.processInfo.environment.filter {
             !$0.key.hasPrefix("ZETTABEE_") && !$0.key.hasPrefix("ZFAKE_")

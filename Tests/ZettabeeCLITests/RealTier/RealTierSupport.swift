@@ -29,17 +29,17 @@ struct RealEnvironment {
     static func require() throws -> RealEnvironment {
         let env = ProcessInfo.processInfo.environment
         guard let directory = env["ZB_REAL_DIR"], !directory.isEmpty else {
-            throw XCTSkip("real-component tier: ZB_REAL_DIR is not set (run scripts/test-real.sh, as root)")
+            throw realTierSkip("real-component tier: ZB_REAL_DIR is not set (run scripts/test-real.sh, as root)")
         }
         func value(_ name: String) throws -> String {
             guard let text = env[name], !text.isEmpty else {
-                throw XCTSkip("real-component tier: \(name) is not set although ZB_REAL_DIR is")
+                throw realTierSkip("real-component tier: \(name) is not set although ZB_REAL_DIR is")
             }
             return text
         }
         func number(_ name: String) throws -> Int {
             guard let number = Int(try value(name)) else {
-                throw XCTSkip("real-component tier: \(name) is not a number")
+                throw realTierSkip("real-component tier: \(name) is not a number")
             }
             return number
         }
@@ -62,7 +62,7 @@ struct RealEnvironment {
             processEnvironment: childEnvironment)
         if currentSSHDPid == nil { currentSSHDPid = Int32(env["ZB_SSHD_PID"] ?? "") }
         guard FileManager.default.isExecutableFile(atPath: PackagePaths.zettabee) else {
-            throw XCTSkip("real-component tier: no built zettabee at \(PackagePaths.zettabee)")
+            throw realTierSkip("real-component tier: no built zettabee at \(PackagePaths.zettabee)")
         }
         return environment
     }

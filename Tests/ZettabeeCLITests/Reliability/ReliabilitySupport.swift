@@ -88,7 +88,7 @@ final class ReliabilityWorld {
     init(file: StaticString = #filePath, line: UInt = #line) throws {
         guard FileManager.default.isExecutableFile(atPath: PackagePaths.zettabee),
               FileManager.default.isExecutableFile(atPath: PackagePaths.zfake)
-        else { throw XCTSkip("zettabee or zfake is not built") }
+        else { throw TierMissing("zettabee or zfake is not built") }
         root = NSTemporaryDirectory() + "zb-rel-" + UUID().uuidString.prefix(8)
         world = root + "/world"
         runDirectory = root + "/run"

@@ -1,0 +1,154 @@
+import CommandGraph
+import Foundation
+import GraphRunner
+
+/// The base: verifying a received snapshot on every dataset of the tree, then holding it, recording
+/// it on both sides, releasing the old base and destroying the pair's older snapshots on the source.
+extension Replicator {
+    // MARK: the base
+
+    /// The hold tag that protects a pair's base snapshot on both sides.
+    var holdTag: HoldTag {
+        get throws(ActionError) {
+            do { return try HoldTag("zettabee.\(pair.fingerprint)") } catch { throw ActionError(error.description, nagios: .unknown) }
+        }
+    }
+
+    /// After `snapshot` is verified on both sides: holds it on both, records it as the base, releases
+    /// the old base's holds, and destroys the pair's older snapshots on the source. `verified` is the
+    /// source's state read by the verification, when there was one (else the source is read again).
+    func moveBase(to snapshot: String, from old: String?, initial: Bool, verified: DatasetState? = nil) throws(ActionError) {
+        try hold(snapshot, on: destination, dataset: pair.destination.dataset)
+        try hold(snapshot, on: source, dataset: pair.source.dataset)
+        try recordBase(snapshot, initial: initial)
+        guard let old else { return }
+        release(old, on: destination, dataset: pair.destination.dataset)
+        release(old, on: source, dataset: pair.source.dataset)
+        try destroyOlderSourceSnapshots(than: snapshot, in: verified)
+    }
+
+    /// `zfs hold zettabee.<fp> ds@snapshot`. Already held is fine; a zfs without holds is logged.
+    func hold(_ snapshot: String, on session: HostSession, dataset: DatasetName) throws(ActionError) {
+        let command: Command
+        do { command = try ZFS.hold(try holdTag, on: [try dataset.snapshot(snapshot)], recursive: recursive) } catch {
+            throw ActionError("\(error)", nagios: .unknown)
+        }
+        guard let failure = changes.change(command, on: session) else { return }
+        if failure.stderrTail.contains("tag already exists") { return }
+        if ZFSUsageError.matches(stderr: failure.stderrTail, exitStatus: failure.exitStatus ?? -1) {
+            log.warn("holds are not supported on \(session.host); the base \(snapshot) is not protected there")
+            return
+        }
+        log.writeLines(.error, failure.stderrTail)
+        throw ActionError(failure, context: "holding the base")
+    }
+
+    /// `zfs release zettabee.<fp> ds@snapshot`, best effort: a missing hold or snapshot is fine.
+    func release(_ snapshot: String, on session: HostSession, dataset: DatasetName) {
+        guard let tag = try? holdTag, let name = try? dataset.snapshot(snapshot), let command = try? ZFS.release(tag, from: [name], recursive: recursive) else {
+            return
+        }
+        guard let failure = changes.change(command, on: session) else { return }
+        if failure.stderrTail.contains("no such tag") || failure.isMissingDataset { return }
+        log.warn("could not release the hold on \(name) on \(session.host): \(failure.description)")
+    }
+
+    /// Checks that every dataset of the destination tree now holds `snapshot` with the GUID of its
+    /// source (every source dataset that has the snapshot: one created after it goes next time). Returns
+    /// the source's state as read for that, which also tells which older snapshots the base's move may
+    /// destroy.
+    @discardableResult
+    func verifyReceived(_ snapshot: String) throws(ActionError) -> DatasetState {
+        settings.observer?.phase("verify", estimatedBytes: nil)
+        let sourceState = try readState(of: source, dataset: pair.source.dataset)
+        let destinationState = try readState(of: destination, dataset: pair.destination.dataset)
+        guard sourceState.snapshot(named: snapshot) != nil else {
+            throw ActionError("snapshot \(snapshot) vanished from the source \(pair.source.dataset) during the run")
+        }
+        for sourceMember in sourceState.tree {
+            guard let sent = sourceMember.snapshot(named: snapshot) else { continue }
+            let relative = sourceState.relativeName(of: sourceMember)
+            let destinationName = pair.destination.dataset.rawValue + relative
+            guard let received = destinationState.member(at: relative)?.snapshot(named: snapshot) else {
+                throw ActionError("the destination \(destinationName) has no snapshot \(snapshot) after the receive")
+            }
+            guard sent.guid == received.guid else {
+                log.error("GUID mismatch after receive on \(destinationName): source \(sent.guid), destination \(received.guid); the base does not move")
+                throw ActionError(
+                    "GUID mismatch after receive of \(snapshot)\(relative.isEmpty ? "" : " into \(destinationName)"): "
+                        + "source \(sent.guid), destination \(received.guid); pair is Inconsistent")
+            }
+        }
+        return sourceState
+    }
+
+    /// Where `receive -o readonly=on` is missing (old zfs), the received filesystems were mounted
+    /// writable until `readonly` was set; mounting the children updates the parent's access times, and
+    /// the next incremental receive would then refuse a destination "modified since most recent
+    /// snapshot". Rolls each one back to the snapshot just received (nothing else can be newer); best
+    /// effort, as the pair is already replicated.
+    func undoChangesSinceReceive(_ snapshot: String, descendants: [String]) {
+        let sourcePrefix = pair.source.dataset.rawValue
+        let names = [pair.destination.dataset.rawValue] + descendants.map { pair.destination.dataset.rawValue + $0.dropFirst(sourcePrefix.count) }
+        for name in names {
+            do throws(ActionError) {
+                guard let dataset = try? DatasetName(name), let target = try? dataset.snapshot(snapshot) else { continue }
+                try mutate(destination, ZFS.rollback(to: target))
+            } catch {
+                log.warn("could not roll \(name) back to \(snapshot) after setting it read-only: \(error.message)")
+            }
+        }
+    }
+
+    /// Moves the base: the destination's properties first (the truth), then the source's.
+    func recordBase(_ snapshot: String, initial: Bool) throws(ActionError) {
+        let properties = pair.properties
+        var destinationProperties = [try assignment(properties.lastSnapshot, snapshot)]
+        var sourceProperties = destinationProperties
+        if initial {
+            let identity = [
+                try assignment(properties.source, pair.source.description),
+                try assignment(properties.destination, pair.destination.description),
+            ]
+            destinationProperties += identity + [try assignment(PairProperties.fingerprint, pair.fingerprint.description)]
+            sourceProperties += identity
+        }
+        try setProperties(destinationProperties, on: pair.destination.dataset, at: destination)
+        try setProperties(sourceProperties, on: pair.source.dataset, at: source)
+    }
+
+    /// `zfs set`: in one command where the host's zfs takes several assignments (OpenZFS), else one
+    /// command per property (old zfs takes one).
+    func setProperties(_ assignments: [PropertyAssignment], on dataset: DatasetName, at session: HostSession) throws(ActionError) {
+        let pool = dataset.pool
+        let batched = try capabilities(of: session, pool: pool).zfsVersion != nil
+        if batched {
+            try mutate(session, try setCommand(assignments, on: dataset))
+        } else {
+            for assignment in assignments { try mutate(session, try setCommand([assignment], on: dataset)) }
+        }
+    }
+
+    /// After the base moved: the pair's older snapshots on the source are no longer needed. `known` is
+    /// a state of the source read since `snapshot` was taken; only the pair's own snapshots older than
+    /// it are destroyed, and one already gone is logged, so a state read a moment earlier is as good.
+    func destroyOlderSourceSnapshots(than snapshot: String, in known: DatasetState? = nil, retryBusy: Bool = true) throws(ActionError) {
+        let state: DatasetState
+        if let known { state = known } else { state = try readState(of: source, dataset: pair.source.dataset) }
+        // A dry run reads the source as it was before its (printed) snapshot: all of the pair's are older.
+        guard let newestTXG = state.snapshot(named: snapshot)?.createTXG ?? (rendering ? .max : nil) else { return }
+        let older = state.snapshots.filter {
+            $0.createTXG < newestTXG && PairSnapshotName.isSnapshot($0.snapshot, of: pair.fingerprint)
+        }
+        for record in older {
+            do throws(ActionError) {
+                // Only the base just replaced can be busy for a moment (its sender ending); an older
+                // one that is busy is held by someone else, and is tried again by the next run.
+                let wasBase = record.createTXG == older.last?.createTXG
+                try mutate(source, try destroyCommand(record.snapshot), retryBusy: retryBusy && wasBase)
+            } catch {
+                log.warn("could not destroy old base \(record.snapshot) on the source: \(error.message)")
+            }
+        }
+    }
+}

@@ -1,0 +1,108 @@
+import CommandGraph
+import Foundation
+import GraphRunner
+
+/// The transfer: the stream's graph run (or rendered) through the change executor, its progress
+/// sampled, and a failure put in one line that names the cause.
+extension Replicator {
+    /// Runs the transfer graph (or prints it in a dry run) and returns the bytes received and seconds.
+    func runTransfer(send: SendSpecification, receive: ReceiveSettings) throws(ActionError) -> (bytes: UInt64, seconds: Double) {
+        let graph: Graph
+        do {
+            graph = try TransferPlanner.transfer(pair: pair, source: sourceSSH, send: send, receive: receive)
+        } catch {
+            throw ActionError(error.description, exitCode: 2, nagios: .unknown)
+        }
+        let lowered = Lowering.lower(graph)
+        let rendered = Rendering.render(lowered)
+        if !changes.rendersOnly { log.debug("transfer: \(rendered)") }
+        let receiver = receiverStage(of: lowered)
+        let bytes = ByteCounter()
+        let observer = settings.observer
+        observer?.phase("transfer", estimatedBytes: nil)
+        let options = RunOptions(
+            stallTimeout: settings.stallTimeout ?? Double(pair.options.stallTimeout.seconds), environment: settings.environment,
+            stderrLines: { [log] stage, line in log.debug("stage \(stage): \(line)") },
+            progress: { sample in
+                if let io = sample.stages[receiver.pipeline][receiver.stage] { bytes.update(io.bytesRead) }
+                observer?.transferred(bytes: bytes.value, elapsed: sample.elapsed)
+            },
+            started: startedObserver())
+        let started = Date()
+        do {
+            guard try changes.transfer(lowered, executor: executor, options: options) != nil else { return (0, 0) }
+            return (bytes.value, Date().timeIntervalSince(started))
+        } catch let failure as RunFailure {
+            log.error("transfer failed: \(failure.description)")
+            log.writeLines(.error, failure.details)
+            var signal: Int32?
+            if case .interrupted(let number) = failure.kind { signal = number }
+            let receiveSaid = failure.result.map { $0.stages[receiver.pipeline][receiver.stage].stderrTail } ?? ""
+            throw ActionError(
+                transferFailureMessage(failure, receiveSaid: receiveSaid, base: send.base), nagios: .critical,
+                details: failure.details, signal: signal)
+        } catch {
+            throw ActionError("transfer failed: \(error)")
+        }
+    }
+
+    /// One line saying why a transfer failed, naming the cause where zfs's words are known.
+    func transferFailureMessage(_ failure: RunFailure, receiveSaid: String, base: SnapshotName?) -> String {
+        let destination = pair.destination.dataset
+        if receiveSaid.contains("has been modified") {
+            return "destination \(destination) has been modified since the base snapshot \(base?.name ?? "")"
+                + "; refusing to roll it back without --force-rollback or the pair option rollback=yes"
+        }
+        if receiveSaid.contains("does not match incremental source") || receiveSaid.contains("destination already exists") {
+            return "destination \(destination) has snapshots newer than the base \(base?.name ?? "") that this pair did not make"
+                + "; remove them, or allow a rollback with --force-rollback or rollback=yes"
+        }
+        if receiveSaid.contains("out of space") {
+            return "destination \(destination) is out of space: \(ZFSErrorText.summary(receiveSaid) ?? "out of space")"
+        }
+        switch failure.kind {
+        case .stageFailed(let id):
+            guard let stage = failure.result?.stages[id.pipeline][id.stage] else { break }
+            var name = stage.spec.label
+            if let (index, _) = stage.failedRemoteStage, stage.termination == .exited(0), index < stage.spec.remoteStageLabels.count {
+                name = stage.spec.remoteStageLabels[index] + " on \(pair.source.host)"
+            }
+            let said = ZFSErrorText.summary(stage.stderrTail) ?? "it \(stage.termination?.description ?? "did not end")"
+            return "transfer failed: \(name) failed: \(said)"
+        default: break
+        }
+        return "transfer failed: \(failure.description)"
+    }
+
+    func startedObserver() -> (@Sendable (StageID, Int32) -> Void)? {
+        guard let report = settings.childStarted else { return nil }
+        return { _, pid in report(pid) }
+    }
+
+    /// The local `zfs receive` stage: the last stage of the first pipeline.
+    func receiverStage(of graph: LoweredGraph) -> StageID {
+        StageID(pipeline: 0, stage: graph.pipelines[0].stages.count - 1)
+    }
+}
+
+/// The largest byte count seen, updated from the runner's progress thread.
+final class ByteCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var bytes: UInt64 = 0
+    func update(_ value: UInt64) { lock.withLock { bytes = max(bytes, value) } }
+    var value: UInt64 { lock.withLock { bytes } }
+}
+
+func format(_ seconds: Double) -> String { String(format: "%.1f", seconds) }
+
+/// The transfer's size and speed for the log. The size comes from the receiver's read counter, sampled
+/// twice a second while it runs: a transfer shorter than that is "not measured", never "0 bytes".
+func volume(_ transfer: (bytes: UInt64, seconds: Double)) -> String {
+    guard transfer.bytes > 0 else { return "size not measured (shorter than a progress sample)" }
+    return "at least \(transfer.bytes) bytes (\(rate(transfer.bytes, transfer.seconds)))"
+}
+
+func rate(_ bytes: UInt64, _ seconds: Double) -> String {
+    guard seconds > 0 else { return "-" }
+    return String(format: "%.1f MiB/s", Double(bytes) / seconds / 1_048_576)
+}
