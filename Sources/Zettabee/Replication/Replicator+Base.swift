@@ -136,10 +136,7 @@ extension Replicator {
         let state: DatasetState
         if let known { state = known } else { state = try readState(of: source, dataset: pair.source.dataset) }
         // A dry run reads the source as it was before its (printed) snapshot: all of the pair's are older.
-        guard let newestTXG = state.snapshot(named: snapshot)?.createTXG ?? (rendering ? .max : nil) else { return }
-        let older = state.snapshots.filter {
-            $0.createTXG < newestTXG && PairSnapshotName.isSnapshot($0.snapshot, of: pair.fingerprint)
-        }
+        let older = rules.olderSnapshots(than: snapshot, in: state, absentIsNewest: rendering)
         for record in older {
             do throws(ActionError) {
                 // Only the base just replaced can be busy for a moment (its sender ending); an older

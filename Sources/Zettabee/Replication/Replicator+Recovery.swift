@@ -7,35 +7,12 @@ import Foundation
 extension Replicator {
     // MARK: what failed runs left
 
-    /// The newest pair snapshot newer than `base` that every dataset of both trees holds, each with its
-    /// source's GUID: a run that received it whole but did not record it. Only such a snapshot may become
-    /// the base, since moving the base destroys the old one on the source.
-    func newestCommonPairSnapshot(after base: String, source: DatasetState, destination: DatasetState) -> String? {
-        guard let baseRecord = destination.snapshot(named: base) else { return nil }
-        return destination.snapshots.reversed().first { record in
-            record.createTXG > baseRecord.createTXG && PairSnapshotName.isSnapshot(record.snapshot, of: pair.fingerprint)
-                && wholeTreeHolds(record.snapshot.name, source: source, destination: destination)
-        }?.snapshot.name
-    }
-
-    /// Every dataset of the source tree holds `name`, and so does its destination, with the same GUID;
-    /// no destination dataset holds a partial receive.
-    func wholeTreeHolds(_ name: String, source: DatasetState, destination: DatasetState) -> Bool {
-        guard source.exists, destination.exists, !destination.tree.contains(where: \.hasPartialReceive) else { return false }
-        return source.tree.allSatisfy { member in
-            guard let sent = member.snapshot(named: name) else { return false }
-            return destination.member(at: source.relativeName(of: member))?.snapshot(named: name)?.guid == sent.guid
-        }
-    }
+    var rules: RecoveryRules { RecoveryRules(pair: pair) }
 
     /// Snapshots of this pair on the source newer than the base that no dataset of the destination tree
     /// holds were left by failed runs: destroy them (with their descendants').
     func discardLeftovers(after base: String, source: DatasetState, destination: DatasetState) throws(ActionError) {
-        guard let baseRecord = source.snapshot(named: base) else { return }
-        for record in source.snapshots where record.createTXG > baseRecord.createTXG
-            && PairSnapshotName.isSnapshot(record.snapshot, of: pair.fingerprint)
-            && !destination.tree.contains(where: { $0.snapshot(named: record.snapshot.name) != nil })
-        {
+        for record in rules.leftovers(after: base, source: source, destination: destination) {
             log.info("destroying \(record.snapshot), left on the source by a failed run")
             do throws(ActionError) {
                 try mutate(self.source, try destroyCommand(record.snapshot))
@@ -116,7 +93,7 @@ extension Replicator {
             sourceState = try readState(of: source, dataset: pair.source.dataset)
             destinationState = try readState(of: destination, dataset: pair.destination.dataset, extra: extra)
         }
-        if let adopted = newestCommonPairSnapshot(after: base, source: sourceState, destination: destinationState) {
+        if let adopted = rules.adoptable(after: base, source: sourceState, destination: destinationState) {
             if partials.isEmpty {
                 log.warn("a previous run received \(adopted) but did not record it; adopting it as the base")
             } else {
@@ -127,7 +104,7 @@ extension Replicator {
         }
         guard PairCondition.assess(pair: pair, source: sourceState, destination: destinationState) != .synchronized(base: base)
         else { return base }
-        if let target = completionTarget(after: base, source: sourceState, destination: destinationState) {
+        if let target = rules.completionTarget(after: base, source: sourceState, destination: destinationState) {
             log.info("completing the interrupted transfer of \(target): sending \(base) -> \(target) again; zfs skips what arrived")
             do {
                 let root = try snapshotName(pair.source.dataset, target)
@@ -155,53 +132,22 @@ extension Replicator {
         "partially-complete state", "must specify -F", "did not make", "since the base snapshot",
     ]
 
-    /// The newest snapshot of this pair newer than `base` that the whole source tree holds (every
-    /// dataset that holds the base) and that part of the destination tree received with the same GUID.
-    func completionTarget(after base: String, source: DatasetState, destination: DatasetState) -> String? {
-        guard let baseRecord = source.snapshot(named: base) else { return nil }
-        return source.snapshots.reversed().first { record in
-            let name = record.snapshot.name
-            guard record.createTXG > baseRecord.createTXG, PairSnapshotName.isSnapshot(record.snapshot, of: pair.fingerprint)
-            else { return false }
-            let everywhere = source.tree.allSatisfy { $0.snapshot(named: base) == nil || $0.snapshot(named: name) != nil }
-            let arrived = source.tree.contains { member in
-                guard let sent = member.snapshot(named: name) else { return false }
-                return destination.member(at: source.relativeName(of: member))?.snapshot(named: name)?.guid == sent.guid
-            }
-            return everywhere && arrived
-        }?.snapshot.name
-    }
-
-    /// Puts every dataset of the destination tree back at `base`: partial receives are given up, snapshots
-    /// newer than the base (the interrupted transfer's) are rolled away, and a child that the transfer
-    /// created, which holds no base, is destroyed. A snapshot newer than the base that this pair did not
-    /// make stops it (unless rollbacks are allowed), naming the dataset.
+    /// Puts every dataset of the destination tree back at `base` (see `RecoveryRules.rollback`).
     func rollBack(to base: String, source: DatasetState, destination: DatasetState, force: Bool) throws(ActionError) {
-        var destroyed: [String] = []
-        for member in destination.tree {
-            let name = member.dataset.rawValue
-            if destroyed.contains(where: { name.hasPrefix($0 + "/") }) { continue }
-            if member.hasPartialReceive {
-                try abortPartialReceive(on: member.dataset, because: "rolling the interrupted transfer back to \(base)")
-            }
-            let relative = destination.relativeName(of: member)
-            if let baseRecord = member.snapshot(named: base) {
-                let newer = member.snapshots.filter { $0.createTXG > baseRecord.createTXG }
-                guard !newer.isEmpty else { continue }
-                if !force, let foreign = newer.first(where: { !PairSnapshotName.isSnapshot($0.snapshot, of: pair.fingerprint) }) {
-                    throw ActionError(
-                        "cannot roll \(name) back to the base \(base): it holds \(foreign.snapshot.name), which this pair did not make; "
-                            + "remove it, or allow a rollback with --force-rollback or rollback=yes")
-                }
-                log.warn("rolling \(name) back to \(base): \(newer.map(\.snapshot.name).joined(separator: ", ")) came from an interrupted transfer")
-                try mutate(self.destination, ZFS.rollback(to: try snapshotName(member.dataset, base), destroyingLaterSnapshots: true))
-            } else if !relative.isEmpty, source.member(at: relative)?.snapshot(named: base) == nil {
-                guard member.snapshots.allSatisfy({ PairSnapshotName.isSnapshot($0.snapshot, of: pair.fingerprint) }) else {
-                    throw ActionError("cannot roll \(name) back: it has no base \(base) and holds snapshots this pair did not make")
-                }
-                log.warn("destroying \(name): an interrupted transfer created it (its source was created after the base \(base))")
-                try mutate(self.destination, ZFS.destroyFilesystem(member.dataset))
-                destroyed.append(name)
+        let steps: [RecoveryRules.RollbackStep]
+        do { steps = try rules.rollback(to: base, source: source, destination: destination, force: force) } catch {
+            throw ActionError(error.reason)
+        }
+        for step in steps {
+            switch step {
+            case .abortPartialReceive(let dataset):
+                try abortPartialReceive(on: dataset, because: "rolling the interrupted transfer back to \(base)")
+            case .rollBack(let dataset, let newer):
+                log.warn("rolling \(dataset) back to \(base): \(newer.joined(separator: ", ")) came from an interrupted transfer")
+                try mutate(self.destination, ZFS.rollback(to: try snapshotName(dataset, base), destroyingLaterSnapshots: true))
+            case .destroyCreatedChild(let dataset):
+                log.warn("destroying \(dataset): an interrupted transfer created it (its source was created after the base \(base))")
+                try mutate(self.destination, ZFS.destroyFilesystem(dataset))
             }
         }
     }
@@ -220,11 +166,7 @@ extension Replicator {
     func resumeInterruptedReceive(
         token: String, into member: DatasetState, source sourceMember: DatasetState?, base: String, sendSupportsResume: Bool
     ) throws(ActionError) {
-        let baseTXG = sourceMember?.snapshot(named: base)?.createTXG ?? 0
-        let candidate = sourceMember?.snapshots.last {
-            $0.createTXG > baseTXG && PairSnapshotName.isSnapshot($0.snapshot, of: pair.fingerprint)
-                && member.snapshot(named: $0.snapshot.name) == nil
-        }
+        let candidate = rules.resumeCandidate(for: member, source: sourceMember, base: base)
         guard sendSupportsResume, let candidate else {
             try abortPartialReceive(
                 on: member.dataset,
@@ -295,19 +237,12 @@ extension Replicator {
     /// A snapshot that stays busy (held by someone else) is logged, not retried.
     func finishEarlierBaseMoves(base: String, source sourceState: DatasetState, destination destinationState: DatasetState) throws(ActionError) {
         for (session, state) in [(destination, destinationState), (source, sourceState)] {
-            guard let baseRecord = state.snapshot(named: base) else { continue }
-            for record in state.snapshots where record.createTXG < baseRecord.createTXG
-                && PairSnapshotName.isSnapshot(record.snapshot, of: pair.fingerprint)
-                && state.tree.contains(where: { ($0.snapshot(named: record.snapshot.name)?.userRefs ?? 0) > 0 })
-            {
+            for record in rules.heldOlderSnapshots(than: base, in: state) {
                 log.info("releasing the hold an earlier run left on \(record.snapshot) on \(session.host)")
                 release(record.snapshot.name, on: session, dataset: state.dataset)
             }
         }
-        guard let baseRecord = sourceState.snapshot(named: base) else { return }
-        let older = sourceState.snapshots.filter {
-            $0.createTXG < baseRecord.createTXG && PairSnapshotName.isSnapshot($0.snapshot, of: pair.fingerprint)
-        }
+        let older = rules.olderSnapshots(than: base, in: sourceState, absentIsNewest: false)
         guard !older.isEmpty else { return }
         log.info("destroying \(older.map(\.snapshot.name).joined(separator: ", ")) on the source, left by an earlier run")
         try destroyOlderSourceSnapshots(than: base, in: sourceState, retryBusy: false)
@@ -315,28 +250,13 @@ extension Replicator {
 
     // MARK: an interrupted initialize
 
-    /// The destination holds nothing but a failed initialize's work: no base or owner recorded, and only
-    /// snapshots of this pair that the source holds with the same GUIDs (a recursive stream that failed
-    /// in a child's part leaves the datasets received before it).
-    func leftByFailedInitialize(source: DatasetState, destination: DatasetState) -> Bool {
-        guard destination.exists, destination.value(pair.properties.lastSnapshot) == nil,
-              destination.value(PairProperties.fingerprint) == nil, !destination.snapshots.isEmpty
-        else { return false }
-        return destination.tree.allSatisfy { member in
-            member.snapshots.allSatisfy { record in
-                PairSnapshotName.isSnapshot(record.snapshot, of: pair.fingerprint)
-                    && source.member(at: destination.relativeName(of: member))?.snapshot(named: record.snapshot.name)?.guid == record.guid
-            }
-        }
-    }
-
     /// After a failed initialize: destroys what it received (see `leftByFailedInitialize`), so the next
     /// initialize starts clean. Best effort; the next initialize checks again.
     func removeFailedInitialize() {
         guard !rendering,
               let sourceState = try? readState(of: source, dataset: pair.source.dataset),
               let destinationState = try? readState(of: destination, dataset: pair.destination.dataset),
-              leftByFailedInitialize(source: sourceState, destination: destinationState)
+              rules.leftByFailedInitialize(source: sourceState, destination: destinationState)
         else { return }
         log.info("destroying \(pair.destination.dataset): the failed initialize received only part of the tree")
         do throws(ActionError) {

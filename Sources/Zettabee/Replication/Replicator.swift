@@ -173,7 +173,7 @@ public final class Replicator: @unchecked Sendable {
         guard sourceState.exists else {
             throw ActionError("source \(pair.source.dataset) does not exist on \(pair.source.host)")
         }
-        if destinationState.exists, leftByFailedInitialize(source: sourceState, destination: destinationState) {
+        if destinationState.exists, rules.leftByFailedInitialize(source: sourceState, destination: destinationState) {
             log.warn("\(pair.destination.dataset) holds only a failed initialize's partial work; destroying it to start again")
             try mutate(destination, ZFS.destroyFilesystem(pair.destination.dataset))
         } else if destinationState.exists {
@@ -252,7 +252,7 @@ public final class Replicator: @unchecked Sendable {
         }
         // A run that died after its receive but before moving the base left a newer snapshot on every
         // dataset of both trees with the same GUIDs: adopt it instead of sending it again.
-        if let adopted = newestCommonPairSnapshot(after: base, source: sourceState, destination: destinationState) {
+        if let adopted = rules.adoptable(after: base, source: sourceState, destination: destinationState) {
             log.warn("a previous run received \(adopted) but did not record it; adopting it as the base")
             try moveBase(to: adopted, from: base, initial: false)
             base = adopted

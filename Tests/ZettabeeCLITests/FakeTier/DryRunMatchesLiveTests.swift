@@ -16,7 +16,8 @@ final class DryRunMatchesLiveTests: XCTestCase {
     func testMbufferOnOldZFS() throws { try compare(mbuffer: true, legacy: true) }
 
     func compare(mbuffer: Bool, legacy: Bool, file: StaticString = #filePath, line: UInt = #line) throws {
-        let world = try FakeTierWorld(name)
+        // A short label: the ssh control socket's path must fit a Unix socket, or nothing is shared.
+        let world = try FakeTierWorld("dry")
         let flags = legacy ? ["--legacy"] : []
         try world.ctl(arguments: [FakeTierWorld.sourceHost, "create-pool", "tank"] + flags)
         try world.ctl(FakeTierWorld.sourceHost, "create", "tank/data")
