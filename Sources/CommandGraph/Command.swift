@@ -61,11 +61,15 @@ public struct Command: Sendable, Hashable, CustomStringConvertible {
     public var arguments: [Argument]
     /// A short name for logs and errors, e.g. `zfs send`.
     public var label: String
+    /// What the program says on stderr when its input ended early (`incomplete stream`): such a failure
+    /// is a consequence of whatever fed it, which is blamed instead when it failed by itself.
+    public var inputEndedEarlyMessages: [String]
 
-    public init(_ executable: String, _ arguments: [Argument] = [], label: String? = nil) {
+    public init(_ executable: String, _ arguments: [Argument] = [], label: String? = nil, inputEndedEarlyMessages: [String] = []) {
         self.executable = executable
         self.arguments = arguments
         self.label = label ?? executable
+        self.inputEndedEarlyMessages = inputEndedEarlyMessages
     }
 
     /// The exact argv: the executable, then every argument word.

@@ -17,16 +17,19 @@ public struct ProcessSpec: Sendable, Hashable {
     /// remote stage. Every remote stage but the last reports its exit status on the ssh's stderr as a
     /// marker line (`RemoteStageStatus`), so a failing early stage is never hidden by a later one.
     public var remoteStageLabels: [String]
+    /// See `Command.inputEndedEarlyMessages`.
+    public var inputEndedEarlyMessages: [String]
 
     public init(
         executable: String, arguments: [String], display: [String]? = nil, label: String? = nil,
-        remoteStageLabels: [String] = []
+        remoteStageLabels: [String] = [], inputEndedEarlyMessages: [String] = []
     ) {
         self.executable = executable
         self.arguments = arguments
         self.display = display ?? ([executable] + arguments)
         self.label = label ?? executable
         self.remoteStageLabels = remoteStageLabels
+        self.inputEndedEarlyMessages = inputEndedEarlyMessages
     }
 }
 

@@ -43,7 +43,7 @@ public enum Lowering {
             let command = run.commands[0]
             return ProcessSpec(
                 executable: command.executable, arguments: command.arguments.map(\.word),
-                display: command.displayArgv, label: command.label)
+                display: command.displayArgv, label: command.label, inputEndedEarlyMessages: command.inputEndedEarlyMessages)
         case .remote(let destination):
             let head = destination.optionArguments + ["--", destination.destination]
             let line = remoteLine(run.commands.map(\.argv))

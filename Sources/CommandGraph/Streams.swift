@@ -19,7 +19,8 @@ public enum Zstd {
 
     /// `zstd -d -c -q`.
     public static func decompress() -> Command {
-        Command(executable, [.flag("-d"), .flag("-c"), .flag("-q")], label: "zstd -d")
+        // Its input cut short (the connection dropped): "Read error (39) : premature end".
+        Command(executable, [.flag("-d"), .flag("-c"), .flag("-q")], label: "zstd -d", inputEndedEarlyMessages: ["premature end"])
     }
 }
 
@@ -33,7 +34,8 @@ public enum LZ4 {
 
     /// `lz4 -d -c -q`.
     public static func decompress() -> Command {
-        Command(executable, [.flag("-d"), .flag("-c"), .flag("-q")], label: "lz4 -d")
+        // Its input cut short: "Error 68 : Unfinished stream".
+        Command(executable, [.flag("-d"), .flag("-c"), .flag("-q")], label: "lz4 -d", inputEndedEarlyMessages: ["Unfinished stream"])
     }
 }
 

@@ -139,8 +139,14 @@ public enum ZFS {
         for assignment in setting { arguments += [.flag("-o"), .value(assignment.word)] }
         for property in excluding { arguments += [.flag("-x"), .value(property.rawValue)] }
         arguments.append(target.argument)
-        return Command(executable, arguments, label: "zfs receive")
+        return Command(executable, arguments, label: "zfs receive", inputEndedEarlyMessages: receiveInputEndedEarly)
     }
+
+    /// What `zfs receive` says when its stream ended early or arrived damaged: the sender's side, when it
+    /// failed by itself, is the cause (OpenZFS, and old zfs's `invalid backup stream`).
+    public static let receiveInputEndedEarly = [
+        "incomplete stream", "failed to read from stream", "checksum mismatch", "invalid backup stream",
+    ]
 
     /// `zfs version`: OpenZFS's version; older zfs (zfs-fuse) answers with a usage error.
     public static func version() -> Command {

@@ -278,13 +278,17 @@ private final class GraphRun: @unchecked Sendable {
         return waiting
     }
 
-    /// A failure caused by a neighbour: death by SIGPIPE (or a shell reporting one: 141), or a
-    /// non-zero exit after a "Broken pipe" error.
+    /// A failure caused by a neighbour: death by SIGPIPE (or a shell reporting one: 141), a non-zero exit
+    /// after a "Broken pipe" or "Connection reset by peer" error (the other end went away), or a stage
+    /// saying its input ended early (`ProcessSpec.inputEndedEarlyMessages`).
     private func isConsequence(_ stage: StageResult) -> Bool {
         if stage.stoppedByRunner { return true }
         switch stage.termination {
         case .signaled(SIGPIPE), .exited(128 + SIGPIPE): return true
-        case .exited(let code) where code != 0 && stage.stderrTail.contains("Broken pipe"): return true
+        case .exited(let code) where code != 0:
+            let tail = stage.stderrTail
+            if tail.contains("Broken pipe") || tail.contains("Connection reset by peer") { return true }
+            if stage.spec.inputEndedEarlyMessages.contains(where: { tail.contains($0) }) { return true }
         default: break
         }
         if let (_, status) = stage.failedRemoteStage, status == 128 + SIGPIPE { return true }

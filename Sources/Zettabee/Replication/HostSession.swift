@@ -17,6 +17,8 @@ public struct CommandFailure: Error, CustomStringConvertible, Sendable {
     public var exitStatus: Int32?
     /// True when the failure is the runner's doing (interrupted, timed out) rather than the command's.
     public var interruptedBySignal: Int32?
+    /// The command succeeded but printed more than is read of it: its answer is not to be trusted.
+    public var outputTooLarge = false
 
     /// One line: what failed and why.
     public var description: String {
@@ -98,6 +100,7 @@ public final class HostSession: @unchecked Sendable {
             lastStderrLine: stage.flatMap { ZFSErrorText.summary($0.stderrTail) } ?? stage?.lastStderrLine, stderrTail: stage?.stderrTail ?? "", exitStatus: status,
             interruptedBySignal: signal, commandLabel: command.label)
         result.capturedStdout = failure.result?.capturedText(0) ?? ""
+        if case .outputTooLarge = failure.kind { result.outputTooLarge = true }
         return result
     }
 }

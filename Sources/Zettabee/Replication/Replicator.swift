@@ -143,6 +143,9 @@ public final class Replicator: @unchecked Sendable {
             if failure.isMissingDataset && failure.stderrTail.contains("'\(dataset.rawValue)'") {
                 return .missing(dataset)
             }
+            if failure.outputTooLarge {
+                throw ActionError("unexpected zfs output on \(session.host) for \(dataset): \(failure.runnerMessage)", nagios: .unknown)
+            }
             throw ActionError(failure, context: "reading \(dataset)")
         } catch {
             throw ActionError("\(error)", nagios: .unknown)

@@ -151,7 +151,8 @@ final class ReliabilityHostileInputTests: XCTestCase {
 
     func testHugeZFSGetOutput() throws {
         // 24 MiB of rows: more than zettabee reads of a control command.
-        try assertBadSourceRead(String(repeating: "tank/data\tguid\t1\t-\n", count: 1000), repeat: 1400, contains: "zfs get")
+        try assertBadSourceRead(String(repeating: "tank/data\tguid\t1\t-\n", count: 1000), repeat: 1400,
+                                contains: "unexpected zfs output on src for tank/data: ssh src: zfs get printed more than 16777216 bytes")
     }
 
     /// The destination's own `zfs get` (zettabee's first read of it) prints garbage.
