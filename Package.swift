@@ -31,7 +31,7 @@ let package = Package(
 
         .testTarget(name: "CommandGraphTests", dependencies: ["CommandGraph"]),
         .testTarget(name: "GraphRunnerTests", dependencies: ["GraphRunner", "CommandGraph"]),
-        .testTarget(name: "ZettabeeTests", dependencies: ["Zettabee", "CommandGraph"]),
+        .testTarget(name: "ZettabeeTests", dependencies: ["Zettabee", "CommandGraph", "GraphRunner"]),
         .testTarget(
             name: "ZettabeeCLITests",
             dependencies: ["ZettabeeCLI", "Zettabee", "CommandGraph", "GraphRunner"]

@@ -8,7 +8,7 @@ import Glibc
 /// thread in its own process group with stdin and stdout on /dev/null, its stderr tail kept (bounded),
 /// and ended by `stop`. It is never waited for by polling the run loop: its exit arrives through the
 /// termination handler.
-public final class BackgroundProcess: @unchecked Sendable {
+public final class BackgroundProcess: BackgroundRunning, @unchecked Sendable {
     public let spec: ProcessSpec
     private let process = Process()
     private let lock = NSLock()
@@ -17,11 +17,12 @@ public final class BackgroundProcess: @unchecked Sendable {
     private var tail: [UInt8] = []
     private static let tailLimit = 4096
 
-    /// Starts `spec`; throws `RunFailure` when the executable is missing or cannot start.
-    public init(_ spec: ProcessSpec, environment extra: [String: String] = [:]) throws {
+    /// Starts `spec` with zettabee's environment and `extra` on top (or, `replacing`, with `extra`
+    /// alone); throws `RunFailure` when the executable is missing or cannot start.
+    public init(_ spec: ProcessSpec, environment extra: [String: String] = [:], replacing: Bool = false) throws {
         self.spec = spec
         Descriptors.ensureStandardDescriptorsOpen()
-        var environment = ProcessInfo.processInfo.environment
+        var environment = replacing ? [:] : ProcessInfo.processInfo.environment
         environment.merge(extra) { _, new in new }
         let searchPath = environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
         guard let path = ExecutableResolver.resolve(spec.executable, searchPath: searchPath) else {
@@ -98,8 +99,11 @@ public final class BackgroundProcess: @unchecked Sendable {
         return false
     }
 
+    /// Ends it: SIGTERM to its process group, SIGKILL after 2 s.
+    public func stop() { stop(gracePeriod: 2) }
+
     /// Ends it: SIGTERM to its process group, SIGKILL after `gracePeriod`.
-    public func stop(gracePeriod: Double = 2) {
+    public func stop(gracePeriod: Double) {
         guard terminationStatus == nil else { return }
         let pid = self.pid
         kill(-pid, SIGTERM)

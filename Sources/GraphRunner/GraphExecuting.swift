@@ -5,6 +5,21 @@ public protocol GraphExecuting: Sendable {
     /// Runs every pipeline of `graph` to its end and returns what became of each process.
     /// Throws `RunFailure` (carrying the result when anything started) unless every stage succeeded.
     func run(_ graph: LoweredGraph, options: RunOptions) throws -> GraphResult
+    /// Starts a helper process that lives alongside an action (an ssh connection master) and is ended
+    /// by `stop()`. Throws `RunFailure` when it cannot start.
+    func startBackground(_ spec: ProcessSpec, environment: [String: String]) throws -> any BackgroundRunning
+}
+
+/// A helper process started by `GraphExecuting.startBackground`.
+public protocol BackgroundRunning: AnyObject, Sendable {
+    /// How it ended; nil while it runs.
+    var terminationStatus: Termination? { get }
+    /// The last few KiB of its stderr.
+    var stderrTail: String { get }
+    /// Waits at most `seconds` for it to end; returns whether it has.
+    @discardableResult func waitForExit(seconds: Double) -> Bool
+    /// Ends it (SIGTERM to its group, then SIGKILL) and waits for it.
+    func stop()
 }
 
 extension GraphExecuting {

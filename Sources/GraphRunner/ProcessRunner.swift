@@ -12,7 +12,18 @@ import Glibc
 /// (see `SignalTrap`), every process group of the graph gets SIGTERM, then SIGKILL after the grace
 /// period, and the run waits for all of them: no child outlives the run.
 public final class ProcessRunner: GraphExecuting {
-    public init() {}
+    /// The environment every child starts from (`RunOptions.environment` goes on top): zettabee's own
+    /// by default, injected by tests.
+    public let baseEnvironment: [String: String]
+
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+        baseEnvironment = environment
+    }
+
+    /// Starts a helper process (an ssh master) with the runner's environment and `extra` on top.
+    public func startBackground(_ spec: ProcessSpec, environment extra: [String: String]) throws -> any BackgroundRunning {
+        try BackgroundProcess(spec, environment: baseEnvironment.merging(extra) { _, new in new }, replacing: true)
+    }
 
     public func run(_ graph: LoweredGraph, options: RunOptions) throws -> GraphResult {
         if !options.runsAfterSignal, let signal = SignalTrap.pendingSignal {
@@ -27,7 +38,7 @@ public final class ProcessRunner: GraphExecuting {
         }
         Descriptors.ensureStandardDescriptorsOpen()
 
-        var environment = ProcessInfo.processInfo.environment
+        var environment = baseEnvironment
         environment.merge(options.environment) { _, new in new }
         let searchPath = environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
         let executables = try graph.pipelines.map { pipeline in
@@ -82,7 +93,6 @@ private final class GraphRun: @unchecked Sendable {
     static let drainWaitAfterExit = 1.5
     /// How long a stage that failed as a consequence (SIGPIPE, "Broken pipe") may wait for the stage that
     /// caused it to end on its own, before the teardown starts anyway.
-    static let consequenceSettleTime = 1.0
     /// How long after SIGKILL the run still waits for a process (one stuck in the kernel) before reporting it.
     static let waitAfterKill = 10.0
 
@@ -270,7 +280,7 @@ private final class GraphRun: @unchecked Sendable {
             let result = stageResult(stage, endedAt: now)
             guard !result.succeeded, teardownReason == nil else { continue }
             if isConsequence(result) {
-                consequenceDeadline = min(consequenceDeadline ?? .infinity, now + Self.consequenceSettleTime)
+                consequenceDeadline = min(consequenceDeadline ?? .infinity, now + options.consequenceSettleTime)
             } else {
                 beginTeardown(.stageFailed, now: now)
             }

@@ -43,6 +43,20 @@ public struct StageResult: Sendable {
     /// True when the runner itself signalled this process during teardown: its failure is a consequence.
     public var stoppedByRunner: Bool
 
+    /// For executors other than `ProcessRunner` (fakes in tests): a stage that ran and ended so.
+    public init(
+        spec: ProcessSpec, pid: Int32? = nil, termination: Termination?, stderrTail: String = "", duration: Double = 0,
+        remoteStatuses: [Int32?] = [], stoppedByRunner: Bool = false
+    ) {
+        self.spec = spec
+        self.pid = pid
+        self.termination = termination
+        self.stderrTail = stderrTail
+        self.duration = duration
+        self.remoteStatuses = remoteStatuses
+        self.stoppedByRunner = stoppedByRunner
+    }
+
     /// The first remote stage (by index) that reported a non-zero status or, when the ssh itself
     /// exited 0, failed to report one. `nil` when every remote stage is accounted for.
     public var failedRemoteStage: (index: Int, status: Int32?)? {
@@ -73,6 +87,12 @@ public struct GraphResult: Sendable {
     public var captured: [Int: [UInt8]]
     /// Seconds from the start of the run until its last process ended.
     public var elapsed: Double
+
+    public init(stages: [[StageResult]], captured: [Int: [UInt8]] = [:], elapsed: Double = 0) {
+        self.stages = stages
+        self.captured = captured
+        self.elapsed = elapsed
+    }
 
     /// Every stage of every pipeline started and succeeded.
     public var succeeded: Bool {

@@ -7,6 +7,9 @@ public struct RunOptions: Sendable {
     public var stallTimeout: Double?
     /// Seconds between SIGTERM and SIGKILL during teardown.
     public var gracePeriod: Double
+    /// Seconds a failure that only follows from a neighbour's (SIGPIPE, "Broken pipe", an input that
+    /// ended early) waits for the stage that caused it to end by itself before the graph is torn down.
+    public var consequenceSettleTime = 1.0
     /// Variables set for the children on top of zettabee's own environment. Also decides the `PATH`
     /// on which bare executable names are resolved.
     public var environment: [String: String]

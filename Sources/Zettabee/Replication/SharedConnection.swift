@@ -21,7 +21,7 @@ final class SharedConnection: @unchecked Sendable {
     /// as a live run would run them; this is told the master's command line instead.
     let rendering: ((String) -> Void)?
 
-    private var master: BackgroundProcess?
+    private var master: (any BackgroundRunning)?
     private var state = State.notStarted
 
     enum State { case notStarted, up, unavailable, closed }
@@ -62,9 +62,9 @@ final class SharedConnection: @unchecked Sendable {
         }
         let spec = sharing.master(of: destination)
         observer(Rendering.render(spec) + " &")
-        let process: BackgroundProcess
+        let process: any BackgroundRunning
         do {
-            process = try BackgroundProcess(spec, environment: environment)
+            process = try executor.startBackground(spec, environment: environment)
         } catch {
             observer("ssh master did not start (\(error)); control commands connect on their own")
             return
@@ -109,7 +109,7 @@ final class SharedConnection: @unchecked Sendable {
         return lstat(sharing.controlPath, &info) == 0 && (info.st_mode & S_IFMT) == S_IFSOCK
     }
 
-    private func describe(_ process: BackgroundProcess) -> String {
+    private func describe(_ process: any BackgroundRunning) -> String {
         let how = process.terminationStatus.map { "\($0)" } ?? "not connected in time"
         let said = process.stderrTail.split(separator: "\n").last.map { ": \($0)" } ?? ""
         return how + said
