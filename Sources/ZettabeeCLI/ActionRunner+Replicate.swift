@@ -74,6 +74,8 @@ extension ActionRunner {
         settings.childStarted = { pid in
             if let identity = ProcessIdentity.of(pid: pid) { recorder?.recordChild(identity.description) }
         }
+        let plan = PlanCollector()
+        if options.dryRun && options.json { settings.changes = RenderedChanges(plan: { plan.append($0) }) }
         do {
             let replicator = try Replicator(pair: pair, settings: settings, executor: executor, log: log, dryRunOutput: { [terminal] in terminal.out($0) })
             replicator.shareSourceConnection()
@@ -82,7 +84,10 @@ extension ActionRunner {
             if publisher?.current.phase != nil, options.verbose, isatty(STDERR_FILENO) == 1 {
                 FileHandle.standardError.write(Data("\n".utf8))
             }
-            guard !options.dryRun else { return RunOutcome(exitCode: 0, nagios: .ok, text: "dry run") }
+            guard !options.dryRun else {
+                if options.json { terminal.out(plan.json(action: actionName, pair: pair)) }
+                return RunOutcome(exitCode: 0, nagios: .ok, text: "dry run")
+            }
             // A transfer shorter than the runner's sampling interval was never measured (the replicator's
             // log says so): nil, not 0.
             let measured = (publisher?.current.elapsed ?? 0) > 0 || summary.bytes > 0
@@ -178,5 +183,24 @@ extension ActionRunner {
             settings: NagiosSettings(
                 server: server, port: options.nscaPort, configFile: options.sendNSCAConfigPath, program: options.sendNSCAPath),
             executor: executor)
+    }
+}
+
+/// The changes a `--dry-run --json` run planned, in order.
+final class PlanCollector: @unchecked Sendable {
+    private let lock = NSLock()
+    private var changes: [PlannedChange] = []
+
+    func append(_ change: PlannedChange) { lock.withLock { changes.append(change) } }
+
+    /// One line: `{"action", "source", "destination", "fingerprint", "changes": [...]}` (see
+    /// `PlannedChange.jsonObject`).
+    func json(action: String, pair: Pair) -> String {
+        let object: [String: Any] = [
+            "action": action, "source": pair.source.description, "destination": pair.destination.description,
+            "fingerprint": pair.fingerprint.description, "changes": lock.withLock { changes.map(\.jsonObject) },
+        ]
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+        return String(decoding: data, as: UTF8.self)
     }
 }

@@ -83,6 +83,9 @@ public enum CommandLineParser {
             let applies = actions.map(\.rawValue).joined(separator: ", ")
             throw UsageError("Option '\(spec.errorName)' does not apply to action '\(action.rawValue)' (only to: \(applies))")
         }
+        if options.json && (action == .initialize || action == .update) && !options.dryRun {
+            throw UsageError("Option '--json' needs '--dry-run' for action '\(action.rawValue)'")
+        }
         if options.jobs != nil && !options.all {
             throw UsageError("Option '--jobs <n>' needs '--all'")
         }

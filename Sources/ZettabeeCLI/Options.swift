@@ -114,7 +114,8 @@ enum OptionSpec: CaseIterable {
         switch self {
         case .config, .runDir, .logDir, .sshConfig, .debug, .verbose, .version, .help: nil
         case .dryRun: [.initialize, .update, .purge]
-        case .fullStatus, .scripted, .json: [.status]
+        case .fullStatus, .scripted: [.status]
+        case .json: [.status, .initialize, .update]
         case .nagios, .sendNSCA, .sendNSCAConfig, .nscaPort: [.initialize, .update]
         case .forceRollback: [.update]
         case .all: [.initialize, .update, .status, .check, .fingerprint]
@@ -135,7 +136,7 @@ enum OptionSpec: CaseIterable {
         case .help: "Print this help and exit"
         case .fullStatus: "status: add base snapshot, mbuffer port and fingerprint"
         case .scripted: "status: no header, tab-separated fields, lag in seconds"
-        case .json: "status: JSON output"
+        case .json: "status: JSON output; with --dry-run, initialize/update: the plan as JSON"
         case .nagios: "Send each result with send_nsca to this NSCA server"
         case .sendNSCA: "send_nsca program (default: send_nsca on PATH)"
         case .sendNSCAConfig: "send_nsca configuration file (default \(NagiosSettings.defaultConfigFile))"

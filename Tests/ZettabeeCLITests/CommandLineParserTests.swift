@@ -205,7 +205,8 @@ final class CommandLineParserTests: XCTestCase {
     /// An option that does not apply to the action is a usage error naming both; `--jobs` needs `--all`.
     func testOptionsApplyOnlyToTheirActions() {
         for (arguments, message) in [
-            (["update", "b/a", "--json"], "Option '--json' does not apply to action 'update' (only to: status)"),
+            (["update", "b/a", "--json"], "Option '--json' needs '--dry-run' for action 'update'"),
+            (["purge", "b/a", "--json"], "Option '--json' does not apply to action 'purge' (only to: status, initialize, update)"),
             (["status", "-n"], "Option '--dry-run' does not apply to action 'status' (only to: initialize, update, purge)"),
             (["initialize", "b/a", "--force-rollback"], "Option '--force-rollback' does not apply to action 'initialize' (only to: update)"),
             (["check", "-N", "nagios"], "Option '--nagios <host>' does not apply to action 'check' (only to: initialize, update)"),

@@ -40,24 +40,66 @@ public struct LiveChanges: ChangeExecuting {
     public var rendersOnly: Bool { false }
 }
 
-/// The dry run: prints each change as the shell text that would run, one line each (a transfer's
-/// pipelines on lines of their own), and runs none.
-public struct RenderedChanges: ChangeExecuting {
-    let output: @Sendable (String) -> Void
+/// One change of a plan, as the dry run renders it.
+public enum PlannedChange: Sendable, Hashable {
+    /// A control command on a host: the process that would start (an ssh for the source) and its text.
+    case command(host: String, process: ProcessSpec)
+    /// A transfer: its pipelines, each started at once or after its listener's port opens.
+    case transfer(LoweredGraph)
+    /// A comment that explains the plan (the shared ssh master).
+    case note(String)
 
-    public init(output: @escaping @Sendable (String) -> Void) { self.output = output }
+    /// The text `--dry-run` prints for it.
+    public var text: String {
+        switch self {
+        case .command(_, let process): Rendering.render(process)
+        case .transfer(let graph): Rendering.render(graph)
+        case .note(let text): "# " + text
+        }
+    }
+
+    /// The form `--dry-run --json` prints: `{"command": {"host", "argv", "shell"}}`, `{"transfer":
+    /// {"pipelines": [{"argv": [[…]], "start": "immediately" | "after port N listens"}], "shell"}}`, or
+    /// `{"note": "…"}`.
+    public var jsonObject: [String: Any] {
+        switch self {
+        case .command(let host, let process):
+            return ["command": ["host": host, "argv": process.display, "shell": text]]
+        case .transfer(let graph):
+            let pipelines: [[String: Any]] = graph.pipelines.map { pipeline in
+                var start = "immediately"
+                if case .afterTCPListening(let port, _, _) = pipeline.start { start = "after port \(port) listens" }
+                return ["argv": pipeline.stages.map(\.display), "start": start]
+            }
+            return ["transfer": ["pipelines": pipelines, "shell": text]]
+        case .note(let text):
+            return ["note": text]
+        }
+    }
+}
+
+/// The dry run: renders each change as what would run and runs none. The text form prints one line
+/// per change (a transfer's pipelines on lines of their own); the plan form hands over each change.
+public struct RenderedChanges: ChangeExecuting {
+    let plan: @Sendable (PlannedChange) -> Void
+
+    /// Prints each change's text.
+    public init(output: @escaping @Sendable (String) -> Void) { plan = { output($0.text) } }
+
+    /// Hands each change over as it is planned (for `--dry-run --json`).
+    public init(plan: @escaping @Sendable (PlannedChange) -> Void) { self.plan = plan }
 
     public func change(_ command: Command, on session: HostSession) -> CommandFailure? {
-        output(session.render(command))
+        plan(.command(host: session.host, process: session.process(command)))
         return nil
     }
 
     public func transfer(_ graph: LoweredGraph, executor: any GraphExecuting, options: RunOptions) throws -> GraphResult? {
-        output(Rendering.render(graph))
+        plan(.transfer(graph))
         return nil
     }
 
-    public func note(_ text: String) { output("# " + text) }
+    public func note(_ text: String) { plan(.note(text)) }
 
     public var rendersOnly: Bool { true }
 }

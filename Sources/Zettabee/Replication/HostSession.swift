@@ -85,7 +85,13 @@ public final class HostSession: @unchecked Sendable {
 
     /// What `command` would look like when run here, as shell text.
     public func render(_ command: Command) -> String {
-        Rendering.render(Lowering.lower(Graph(Pipeline([Stage(command, on: location)]))).pipelines[0])
+        Rendering.render(process(command))
+    }
+
+    /// The process that runs `command` here (an ssh for a remote session), as it would be started.
+    public func process(_ command: Command) -> ProcessSpec {
+        if let connection { location = connection.clientLocation() }
+        return Lowering.lower(Graph(Pipeline([Stage(command, on: location)]))).pipelines[0].stages[0]
     }
 
     private func commandFailure(_ failure: RunFailure, command: Command, rendered: String) -> CommandFailure {

@@ -86,3 +86,52 @@ final class Lines: @unchecked Sendable {
     func append(_ line: String) { lock.withLock { lines.append(line) } }
     var all: [String] { lock.withLock { lines } }
 }
+
+/// `--dry-run --json` prints the plain dry run's plan as one JSON line: the same changes, in order, with
+/// each command's argv and shell text, and each transfer's pipelines.
+final class DryRunJSONTests: XCTestCase {
+    func testTheJSONPlanIsThePlainDryRunsPlan() throws {
+        let world = try FakeTierWorld("json")
+        try world.standardHosts(size: "2M")
+        try world.writeConfig("src:tank/data  backup:backup/data  port=\(try FakeTierWorld.freePort())")
+        try world.setupAndInitialize("backup/data")
+        try world.ctl(FakeTierWorld.sourceHost, "write", "tank/data", "1M")
+        let before = try world.pairState(source: "tank/data", destination: "backup/data")
+
+        let plain = try world.zettabee("--dry-run", "update", "backup/data")
+        XCTAssertEqual(plain.exitCode, 0, plain.stderr)
+        let json = try world.zettabee("--dry-run", "--json", "update", "backup/data")
+        XCTAssertEqual(json.exitCode, 0, json.stderr)
+        XCTAssertEqual(json.stdout.split(separator: "\n").count, 1, "one line: \(json.stdout)")
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(object["action"] as? String, "update")
+        XCTAssertEqual(object["destination"] as? String, "backup:backup/data")
+        let changes = try XCTUnwrap(object["changes"] as? [[String: Any]])
+        let texts: [String] = changes.compactMap { change in
+            if let command = change["command"] as? [String: Any] { return command["shell"] as? String }
+            if let transfer = change["transfer"] as? [String: Any] { return transfer["shell"] as? String }
+            return (change["note"] as? String).map { "# " + $0 }
+        }
+        XCTAssertEqual(texts.count, changes.count)
+        // The two runs took their snapshot names at different moments: compare the names aside.
+        func normalized(_ text: String) -> String {
+            text.replacingOccurrences(of: #"\.\d{14}UTC"#, with: ".<time>UTC", options: .regularExpression)
+        }
+        XCTAssertEqual(normalized(texts.joined(separator: "\n")), normalized(plain.stdout.trimmingCharacters(in: .newlines)))
+        let snapshot = try XCTUnwrap(changes.compactMap { $0["command"] as? [String: Any] }.first)
+        XCTAssertEqual(snapshot["host"] as? String, "src")
+        let argv = try XCTUnwrap(snapshot["argv"] as? [String])
+        XCTAssertEqual(argv.first, "ssh")
+        XCTAssertTrue(argv.last?.hasPrefix("zfs snapshot tank/data@zettabee.") == true, "\(argv)")
+        let transfer = try XCTUnwrap(changes.compactMap { $0["transfer"] as? [String: Any] }.first)
+        let pipelines = try XCTUnwrap(transfer["pipelines"] as? [[String: Any]])
+        XCTAssertEqual(pipelines.count, 2)
+        XCTAssertEqual(pipelines[0]["start"] as? String, "immediately")
+        XCTAssertTrue((pipelines[1]["start"] as? String)?.hasPrefix("after port ") == true)
+        XCTAssertEqual(try world.pairState(source: "tank/data", destination: "backup/data"), before, "a dry run changes nothing")
+
+        let refused = try world.zettabee("--json", "update", "backup/data")
+        XCTAssertEqual(refused.exitCode, 2)
+        XCTAssertTrue(refused.stderr.hasPrefix("Error: Option '--json' needs '--dry-run' for action 'update'"), refused.stderr)
+    }
+}
