@@ -44,11 +44,4 @@ public enum Cat {
 
     /// `cat`: stdin to stdout.
     public static func copy() -> Command { Command(executable, label: "cat") }
-
-    /// `cat FILE..`.
-    public static func files(_ paths: [String]) throws(InvalidValue) -> Command {
-        try ZFS.requireSome(paths, field: "files to cat")
-        for path in paths { try Check.path(path, field: "file to cat") }
-        return Command(executable, paths.map(Argument.value), label: "cat")
-    }
 }

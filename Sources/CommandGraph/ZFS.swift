@@ -55,18 +55,9 @@ public enum ZFS {
         case local, `default`, inherited, temporary, received, none
     }
 
-    /// A value of `zfs get -t` and `zfs list -t`.
+    /// A value of `zfs get -t`.
     public enum DatasetType: String, Sendable, Hashable, CaseIterable {
         case filesystem, volume, snapshot, bookmark, all
-    }
-
-    /// A sort key of `zfs list`: `-s` ascending, `-S` descending.
-    public struct SortKey: Sendable, Hashable {
-        public let property: PropertyName
-        public let descending: Bool
-
-        public static func ascending(_ property: PropertyName) -> SortKey { SortKey(property: property, descending: false) }
-        public static func descending(_ property: PropertyName) -> SortKey { SortKey(property: property, descending: true) }
     }
 
     /// How `zfs destroy` is given several snapshots.
@@ -222,14 +213,6 @@ public enum ZFS {
             label: "zfs release")
     }
 
-    /// `zfs holds -H [-p] [-r] SNAPSHOT..`: one `name<TAB>tag<TAB>time` line per hold.
-    public static func holds(of snapshots: [SnapshotName], parsable: Bool = false, recursive: Bool = false) throws(InvalidValue) -> Command {
-        try requireSome(snapshots, field: "snapshots to list holds of")
-        return Command(
-            executable, [.flag("holds"), .flag("-H")] + flags([(parsable, "-p"), (recursive, "-r")]) + snapshots.map(Argument.snapshot),
-            label: "zfs holds")
-    }
-
     // MARK: properties and listing
 
     /// `zfs get [-H] [-p] [-r|-d N] [-o COLS] [-s SOURCES] [-t TYPES] PROPS [TARGETS..]`.
@@ -258,28 +241,6 @@ public enum ZFS {
         try requireSome(assignments, field: "properties to set")
         return Command(
             executable, [.flag("set")] + assignments.map { .value($0.word) } + [target.argument], label: "zfs set")
-    }
-
-    /// `zfs inherit [-r] PROP TARGET`: clears a local value.
-    public static func inherit(_ property: PropertyName, on target: any ZFSObjectName, recursive: Bool = false) -> Command {
-        Command(
-            executable, [.flag("inherit")] + flags([(recursive, "-r")]) + [.value(property.rawValue), target.argument],
-            label: "zfs inherit")
-    }
-
-    /// `zfs list [-H] [-p] [-r|-d N] [-o PROPS] [-s P].. [-S P].. [-t TYPES] [TARGETS..]`.
-    public static func list(
-        _ targets: [any ZFSObjectName] = [], scripted: Bool = true, parsable: Bool = false, depth: Depth = .named,
-        properties: [PropertyName] = [], sortedBy sortKeys: [SortKey] = [], types: [DatasetType] = []
-    ) throws(InvalidValue) -> Command {
-        var arguments: [Argument] = [.flag("list")]
-        arguments += flags([(scripted, "-H"), (parsable, "-p")])
-        arguments += try depthArguments(depth)
-        if !properties.isEmpty { arguments += [.flag("-o"), .value(commaList(properties.map(\.rawValue)))] }
-        for key in sortKeys { arguments += [.flag(key.descending ? "-S" : "-s"), .value(key.property.rawValue)] }
-        if !types.isEmpty { arguments += [.flag("-t"), .value(commaList(types.map(\.rawValue)))] }
-        arguments += targets.map(\.argument)
-        return Command(executable, arguments, label: "zfs list")
     }
 
     // MARK: helpers

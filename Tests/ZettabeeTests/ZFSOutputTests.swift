@@ -82,50 +82,6 @@ final class ZFSOutputTests: XCTestCase {
         }
     }
 
-    func testSnapshotListWithEpochAndHumanCreation() throws {
-        let output = """
-            tank/a@zettabee.\(fp).20261126175900UTC\t12345678901234567890\t1042\t1795715940
-            tank/a@monday\t17\t1100\tThu Nov 26 17:59 2026
-            tank/a@early\t18\t1101\tSun Mar  1  7:05 2026
-
-            """
-        let rows = try SnapshotRow.parseList(output)
-        XCTAssertEqual(rows.count, 3)
-        XCTAssertEqual(rows[0].snapshot.rawValue, "tank/a@zettabee.\(fp).20261126175900UTC")
-        XCTAssertEqual(rows[0].guid, 12_345_678_901_234_567_890)
-        XCTAssertEqual(rows[0].createTXG, 1042)
-        XCTAssertEqual(rows[0].creation, .epoch(1_795_715_940))
-        XCTAssertEqual(rows[1].creation, .localMinute(CivilTime(year: 2026, month: 11, day: 26, hour: 17, minute: 59, second: 0)))
-        XCTAssertEqual(rows[2].creation, .localMinute(CivilTime(year: 2026, month: 3, day: 1, hour: 7, minute: 5, second: 0)))
-        let utc = TimeZone(identifier: "UTC")!
-        XCTAssertEqual(rows[1].creation.date(in: utc), Date(timeIntervalSince1970: 1_795_715_940))
-        XCTAssertEqual(rows[1].creation.date(in: TimeZone(identifier: "Europe/Berlin")!), Date(timeIntervalSince1970: 1_795_715_940 - 3600))
-        XCTAssertEqual(rows[0].creation.date(in: utc), Date(timeIntervalSince1970: 1_795_715_940))
-    }
-
-    func testSnapshotListRejectsUnexpectedOutput() {
-        let cases: [(String, String)] = [
-            ("tank/a\t1\t2\t3\n", "line 1: not a snapshot name: 'tank/a' (missing '@' delimiter in snapshot name)"),
-            ("tank/a@s\t0x1f\t2\t3\n", "line 1: guid is not a decimal number: '0x1f'"),
-            ("tank/a@s\t99999999999999999999\t2\t3\n", "line 1: guid is not a decimal number: '99999999999999999999'"),
-            ("tank/a@s\t1\t-\t3\n", "line 1: createtxg is not a decimal number: '-'"),
-            ("tank/a@s\t1\t2\tyesterday\n",
-             "line 1: creation is neither epoch seconds nor a date like 'Thu Nov 26 17:59 2026': 'yesterday'"),
-            ("tank/a@s\t1\t2\tThu Feb 30 17:59 2026\n",
-             "line 1: creation is neither epoch seconds nor a date like 'Thu Nov 26 17:59 2026': 'Thu Feb 30 17:59 2026'"),
-            ("tank/a@s\t1\t2\tThu Nov 26 17:5 2026\n",
-             "line 1: creation is neither epoch seconds nor a date like 'Thu Nov 26 17:59 2026': 'Thu Nov 26 17:5 2026'"),
-            ("tank/a@s\t1\t2\n", "line 1: expected 4 tab-separated columns (name, guid, createtxg, creation), found 3: 'tank/a@s\\t1\\t2'"),
-            ("tank/a@s\t1\t2\t3\tx\n", "line 1: expected 4 tab-separated columns (name, guid, createtxg, creation), found 5: 'tank/a@s\\t1\\t2\\t3\\tx'"),
-        ]
-        for (output, message) in cases {
-            XCTAssertThrowsError(try SnapshotRow.parseList(output)) { error in
-                XCTAssertEqual((error as? ZFSOutputError)?.description, "unexpected output from zfs list -t snapshot, " + message)
-            }
-        }
-        XCTAssertEqual(try SnapshotRow.parseList(""), [])
-    }
-
     func testPoolVersion() throws {
         XCTAssertEqual(try PoolVersion.parse("-\n"), .featureFlags)
         XCTAssertEqual(try PoolVersion.parse("5000\n"), .featureFlags)
