@@ -1,7 +1,7 @@
 /// What zettabee is asked to do: the `<action>` word.
 public enum Action: String, Sendable, CaseIterable {
     case setup, initialize, update, fingerprint, logfile
-    case status, runstatus, unlock, purge, check
+    case status, runstatus, unlock, purge, check, handback
 
     /// `fingerprint`, `status` and `check` act on every pair when no destination is given; `setup` takes none.
     public var requiresDestination: Bool {
@@ -21,6 +21,7 @@ public enum Action: String, Sendable, CaseIterable {
         case .unlock: "Remove a lock left behind by a run that died"
         case .purge: "Destroy the pair's snapshots beyond its keep count (-n lists them)"
         case .check: "Nagios active check of a pair's health (every pair's without <destination>)"
+        case .handback: "Hand a pair back to the original Zettabee: release this pair's holds on both sides"
         }
     }
 }

@@ -77,8 +77,51 @@ extension ActionRunner {
         }
     }
 
+    /// `handback <destination>`: hands the pair back to the original Zettabee, which does not know
+    /// holds: this pair's hold (`zettabee.<fp>`) is released from every snapshot of both trees that has
+    /// it, under the pair's lock. Nothing else changes: snapshots, properties and data stay as the
+    /// original expects them. (Any later zettabee run holds its base again.)
+    func handBack(_ pair: Pair) -> Int32 {
+        SignalTrap.install()
+        let log: PairLog
+        do {
+            log = try PairLog(path: files.logPath(for: pair.fingerprint), fingerprint: pair.fingerprint, debug: options.debug, mirror: options.verbose)
+        } catch {
+            return fail(pair, ActionError("\(error); run 'zettabee setup' first?"))
+        }
+        var lock: PairLock?
+        do {
+            switch try PairLock.acquire(path: files.lockPath(for: pair.fingerprint), action: "handback") {
+            case .busy(let holder):
+                return fail(pair, ActionError("refusing: a run holds the lock (\(describe(holder)))"))
+            case .acquired(let acquired, _):
+                lock = acquired
+            }
+        } catch {
+            return fail(pair, ActionError("\(error)"))
+        }
+        defer { lock?.release() }
+        do {
+            let replicator = try Replicator(
+                pair: pair, settings: ReplicationSettings(files: files, sshConfig: options.sshConfigPath), executor: executor, log: log)
+            replicator.shareSourceConnection()
+            defer { replicator.source.closeSharedConnection() }
+            let released = try replicator.releaseEveryHold()
+            let message = "released this pair's hold on \(released.count) snapshot(s); the original Zettabee can take the pair over"
+            log.info("handback: \(message)" + (released.isEmpty ? "" : ": " + released.joined(separator: ", ")))
+            terminal.out("\(pair.destination.dataset): \(message)")
+            return 0
+        } catch {
+            log.error("handback failed: \(error.message)")
+            return fail(pair, error)
+        }
+    }
+
     func describe(_ holder: LockHolder?) -> String {
         guard let holder else { return "holder unknown" }
-        return "pid \(holder.pid), \(holder.action) started \(StatusFormatter.iso(Date(timeIntervalSince1970: holder.started)))"
+        let started = StatusFormatter.iso(Date(timeIntervalSince1970: holder.started))
+        // The original Zettabee records no pid: its lock is a directory, its run a socket.
+        if holder.pid == 0 { return "\(holder.action), since \(started)" }
+        return "pid \(holder.pid), \(holder.action) started \(started)"
     }
 }

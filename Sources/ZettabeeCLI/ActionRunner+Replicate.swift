@@ -48,6 +48,7 @@ extension ActionRunner {
                 }
             } catch {
                 let failure = ActionError("\(error)", nagios: .unknown)
+                log.error("\(actionName) refused: \(failure.message)")
                 return report(pair, log: log, RunOutcome(exitCode: fail(pair, failure), nagios: .unknown, text: failure.message))
             }
         }
@@ -132,9 +133,7 @@ extension ActionRunner {
 
     /// Another run holds the lock: normal for overlapping cron runs (exit 0), unless that run is over crun.
     private func overlap(_ pair: Pair, holder: LockHolder?, log: PairLog) -> RunOutcome {
-        let who = holder.map {
-            "pid \($0.pid), \($0.action) started \(StatusFormatter.iso(Date(timeIntervalSince1970: $0.started)))"
-        } ?? "unknown holder"
+        let who = describe(holder)
         let runningFor = holder.map { max(0, Int(Date().timeIntervalSince1970 - $0.started)) } ?? 0
         let health = Health.ofOverlap(thresholds: pair.options.thresholds, runningFor: runningFor)
         let text = "skipped: another run holds the lock (\(who))"
@@ -166,7 +165,7 @@ extension ActionRunner {
     func report(_ pair: Pair, log: PairLog?, _ outcome: RunOutcome) -> Int32 {
         guard let server = options.nagiosHost, !options.dryRun else { return outcome.exitCode }
         let output = NagiosReporter.output(action: actionName, pair: pair, text: outcome.text, performance: outcome.performance)
-        log?.info("nagios: \(outcome.nagios.label) \(output)")
+        log?.info("nagios: \(outcome.nagios.label) \(output) (\(nagiosSettings(server: server)))")
         do {
             try nagiosReporter(server: server).send(try NagiosReporter.result(pair: pair, status: outcome.nagios, output: output))
             return outcome.exitCode
@@ -179,10 +178,14 @@ extension ActionRunner {
     }
 
     func nagiosReporter(server: String) -> NagiosReporter {
-        NagiosReporter(
-            settings: NagiosSettings(
-                server: server, port: options.nscaPort, configFile: options.sendNSCAConfigPath, program: options.sendNSCAPath),
-            executor: executor)
+        NagiosReporter(settings: nagiosSettings(server: server), executor: executor)
+    }
+
+    /// The command line's send_nsca settings, the original Zettabee's files where it gives none.
+    func nagiosSettings(server: String) -> NagiosSettings {
+        NagiosSettings.resolved(
+            server: server, port: options.nscaPort, configFile: options.sendNSCAConfigPath, program: options.sendNSCAPath,
+            exists: { FileManager.default.fileExists(atPath: $0) })
     }
 }
 

@@ -23,7 +23,8 @@ extension ActionRunner {
         } else if options.scriptedOutput {
             for line in StatusFormatter.scripted(statuses, full: options.fullStatus) { terminal.out(line) }
         } else {
-            for line in StatusFormatter.table(statuses, full: options.fullStatus) { terminal.out(line) }
+            let heading = isatty(STDOUT_FILENO) == 1
+            for line in StatusFormatter.table(statuses, full: options.fullStatus, heading: heading) { terminal.out(line) }
         }
         var code: Int32 = 0
         for status in statuses where status.condition == nil {

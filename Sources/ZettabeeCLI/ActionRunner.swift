@@ -47,6 +47,7 @@ public struct ActionRunner {
         case .runstatus: return withPairs { pairs in runStatus(pairs[0]) }
         case .unlock: return withPairs { pairs in unlock(pairs[0]) }
         case .purge: return withPairs { pairs in purge(pairs[0]) }
+        case .handback: return withPairs { pairs in handBack(pairs[0]) }
         }
     }
 
@@ -73,11 +74,20 @@ public struct ActionRunner {
         return 0
     }
 
+    /// `host    :fs…  host:fs…  fingerprint`, padded as the original Zettabee prints it.
+    static func fingerprintLine(_ pair: Pair) -> String {
+        func left(_ text: String, _ width: Int) -> String { text.count >= width ? text : text + String(repeating: " ", count: width - text.count) }
+        func right(_ text: String, _ width: Int) -> String { text.count >= width ? text : String(repeating: " ", count: width - text.count) + text }
+        return "\(left(pair.source.host.rawValue, 8)):\(left(pair.source.dataset.rawValue, 45))  "
+            + "\(right(pair.destination.host.rawValue, 8)):\(left(pair.destination.dataset.rawValue, 36))  \(pair.fingerprint)"
+    }
+
     func fingerprint(_ pairs: [Pair]) -> Int32 {
         if invocation.destination != nil {
             terminal.out(pairs[0].fingerprint.description)
         } else {
-            for pair in pairs { terminal.out("\(pair.fingerprint)  \(pair.source)  \(pair.destination)") }
+            // The original Zettabee's line, which scripts parse: source, destination, fingerprint last.
+            for pair in pairs { terminal.out(Self.fingerprintLine(pair)) }
         }
         return 0
     }
@@ -98,17 +108,18 @@ public struct ActionRunner {
     /// The configured pairs the invocation names: the destination's pair, or all of them when the
     /// action allows that. The error's message may span several lines (configuration errors).
     func loadPairs() -> Result<[Pair], ActionError> {
+        let path = options.pairsFile ?? options.configPath
         let text: String
         do {
-            text = try String(contentsOfFile: options.configPath, encoding: .utf8)
+            text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
             return .failure(ActionError(
-                "\(subject(nil)): cannot read configuration \(options.configPath): \(describe(error))", exitCode: 2,
+                "\(subject(nil)): cannot read configuration \(path): \(describe(error))", exitCode: 2,
                 nagios: .unknown))
         }
         let pairs: [Pair]
         do {
-            pairs = try ConfigParser.parse(fileName: options.configPath, text: text)
+            pairs = try ConfigParser.parse(fileName: path, text: text)
         } catch {
             return .failure(ActionError(error.description, exitCode: 2, nagios: .unknown))
         }

@@ -127,6 +127,7 @@ public enum CommandLineParser {
         case .help: return .help
         case .version: return .version
         case .config: options.configPath = try checked()
+        case .zonfig: options.pairsFile = try checked()
         case .runDir: options.runDirectory = try checked()
         case .logDir: options.logDirectory = try checked()
         case .sshConfig: options.sshConfigPath = try checked()

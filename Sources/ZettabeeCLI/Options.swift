@@ -6,8 +6,11 @@ public struct Options: Hashable, Sendable {
     public static let defaultRunDirectory = "/local/var/run/zettabee"
     public static let defaultLogDirectory = "/local/var/log/zettabee"
 
-    /// `-c, --config`, `ZETTABEE_CONFIG`.
+    /// `-c, --config`, `ZETTABEE_CONFIG`: the pairs, or the original Zettabee's YAML settings (see
+    /// `ConfigLayout`).
     public var configPath = Options.defaultConfigPath
+    /// `-z, --zonfig`, `ZETTABEE_ZONFIG`: the pairs file of the original Zettabee's 0.8.5 layout.
+    public var pairsFile: String?
     /// `--run-dir`, `ZETTABEE_RUN_DIR`: lock, progress and last-run files.
     public var runDirectory = Options.defaultRunDirectory
     /// `--log-dir`, `ZETTABEE_LOG_DIR`: per-pair log files.
@@ -45,12 +48,13 @@ public struct Options: Hashable, Sendable {
 
 /// The options zettabee accepts: one table drives both parsing and `--help`.
 enum OptionSpec: CaseIterable {
-    case config, runDir, logDir, sshConfig, dryRun, debug, verbose, version, help
+    case config, zonfig, runDir, logDir, sshConfig, dryRun, debug, verbose, version, help
     case fullStatus, scripted, json, nagios, sendNSCA, sendNSCAConfig, nscaPort, forceRollback, all, jobs
 
     var long: String? {
         switch self {
         case .config: "config"
+        case .zonfig: "zonfig"
         case .runDir: "run-dir"
         case .logDir: "log-dir"
         case .sshConfig: "ssh-config"
@@ -75,6 +79,8 @@ enum OptionSpec: CaseIterable {
     var short: Character? {
         switch self {
         case .config: "c"
+        case .zonfig: "z"
+        case .fullStatus: "F"
         case .dryRun: "n"
         case .debug: "d"
         case .verbose: "v"
@@ -89,7 +95,7 @@ enum OptionSpec: CaseIterable {
     /// The value's name in usage text, nil for a flag.
     var valueName: String? {
         switch self {
-        case .config, .sshConfig, .sendNSCAConfig: "file"
+        case .config, .zonfig, .sshConfig, .sendNSCAConfig: "file"
         case .runDir, .logDir: "dir"
         case .nagios: "host"
         case .sendNSCA: "path"
@@ -101,6 +107,7 @@ enum OptionSpec: CaseIterable {
     var environmentVariable: String? {
         switch self {
         case .config: "ZETTABEE_CONFIG"
+        case .zonfig: "ZETTABEE_ZONFIG"
         case .runDir: "ZETTABEE_RUN_DIR"
         case .logDir: "ZETTABEE_LOG_DIR"
         case .sshConfig: "ZETTABEE_SSH_CONFIG"
@@ -112,7 +119,7 @@ enum OptionSpec: CaseIterable {
     /// it is a usage error.
     var actions: [Action]? {
         switch self {
-        case .config, .runDir, .logDir, .sshConfig, .debug, .verbose, .version, .help: nil
+        case .config, .zonfig, .runDir, .logDir, .sshConfig, .debug, .verbose, .version, .help: nil
         case .dryRun: [.initialize, .update, .purge]
         case .fullStatus, .scripted: [.status]
         case .json: [.status, .initialize, .update]
@@ -125,7 +132,8 @@ enum OptionSpec: CaseIterable {
 
     var summary: String {
         switch self {
-        case .config: "Configuration file (default \(Options.defaultConfigPath))"
+        case .config: "Configuration file: pairs, or the original Zettabee's YAML settings (default \(Options.defaultConfigPath))"
+        case .zonfig: "Pairs file of the original Zettabee's 0.8.5 layout (default: zettabee.zfg beside the configuration, when present)"
         case .runDir: "Directory for lock, progress and last-run files (default \(Options.defaultRunDirectory))"
         case .logDir: "Directory for log files (default \(Options.defaultLogDirectory))"
         case .sshConfig: "ssh configuration file, passed to ssh as -F"

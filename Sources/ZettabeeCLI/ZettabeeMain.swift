@@ -20,7 +20,23 @@ public enum ZettabeeMain {
         case .version:
             terminal.out(HelpText.versionLine)
             return 0
-        case .run(let invocation):
+        case .run(var invocation):
+            // Every action but setup reads the configuration: find its layout and apply the original's settings.
+            if invocation.action != .setup {
+                switch ConfigLayout.resolve(invocation.options) {
+                case .failure(let error):
+                    terminal.err("zettabee: error: \(invocation.action.rawValue): \(error.message)")
+                    return error.exitCode
+                case .success(let layout):
+                    invocation.options = layout.applied(to: invocation.options)
+                    invocation.options.pairsFile = layout.pairsPath
+                    if let settings = layout.settings, !settings.ignoredKeys.isEmpty,
+                       invocation.options.verbose || isatty(STDERR_FILENO) == 1 {
+                        terminal.err("zettabee: warning: \(layout.settingsPath ?? ""): ignoring settings zettabee has no use for: "
+                            + settings.ignoredKeys.joined(separator: ", "))
+                    }
+                }
+            }
             return ActionRunner(invocation: invocation, terminal: terminal).run()
         }
     }

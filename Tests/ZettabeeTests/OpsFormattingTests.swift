@@ -41,7 +41,7 @@ final class OpsFormattingTests: XCTestCase {
         XCTAssertEqual(status.flags, LagFlags(locked: false, overWarning: true, overCritical: true))
         XCTAssertEqual(status.activity, .idle)
         XCTAssertEqual(StatusFormatter.fields(status, full: false, scripted: false),
-                       ["src:tank/data", "backup:backup/data", "Synchronized", "5:02:11 +!", "Idle"])
+                       ["src:tank/data", "backup:backup/data", "Synchronized", "5:02:11+!", "Idle (0:00:00)"])
         XCTAssertEqual(StatusFormatter.scripted([status], full: true),
                        ["src:tank/data\tbackup:backup/data\tSynchronized\t18131\t+!\tIdle\t-\t\(base)\t-\t\(pair.fingerprint)"])
         let health = Health.of(status)
@@ -57,7 +57,7 @@ final class OpsFormattingTests: XCTestCase {
         XCTAssertEqual(status.activity, .running)
         XCTAssertEqual(status.runtime, 125)
         XCTAssertEqual(status.flags.text, "L")
-        XCTAssertEqual(StatusFormatter.fields(status, full: false, scripted: false)[3...], ["0:00:30 L", "Running (0:02:05)"])
+        XCTAssertEqual(StatusFormatter.fields(status, full: false, scripted: false)[3...], ["0:00:30L", "Running (0:02:05)"])
         XCTAssertEqual(Health.of(status).status, .warning)
         let initializing = PairStatus.assess(
             pair: pair, source: source, destination: destination,
@@ -83,7 +83,7 @@ final class OpsFormattingTests: XCTestCase {
         XCTAssertEqual(uninitialized.stateName, "Uninitialized")
         XCTAssertNil(uninitialized.lag)
         XCTAssertEqual(StatusFormatter.fields(uninitialized, full: true, scripted: false)[3...],
-                       ["-", "Idle", "-", "9123", pair.fingerprint.description])
+                       ["-", "-:9123", "Idle (0:00:00)"])
         XCTAssertEqual(Health.of(uninitialized).status, .warning)
 
         var (source, destination, _) = try synchronized(pair, age: 5)
@@ -104,7 +104,12 @@ final class OpsFormattingTests: XCTestCase {
         let status = PairStatus.assess(pair: pair, source: source, destination: destination, lock: .free, lastRun: nil, now: now)
         let lines = StatusFormatter.table([status, status], full: false)
         XCTAssertEqual(lines[0], "SOURCE         DESTINATION         STATE         LAG      STATUS")
-        XCTAssertEqual(lines[1], "src:tank/data  backup:backup/data  Synchronized  0:00:05  Idle")
+        XCTAssertEqual(lines[1], "src:tank/data  backup:backup/data  Synchronized  0:00:05  Idle (0:00:00)")
+        // Without the heading (not a terminal) the rows stay as they are.
+        XCTAssertEqual(StatusFormatter.table([status], full: false, heading: false), [lines[1]])
+        let full = StatusFormatter.table([status], full: true)
+        XCTAssertEqual(full[0].split(separator: " ", omittingEmptySubsequences: true), ["SOURCE", "DESTINATION", "STATE", "LAG", "BASE:PORT", "STATUS"])
+        XCTAssertTrue(full[1].hasSuffix(":-  Idle (0:00:00)"), full[1])
     }
 
     func testJSONCarriesEveryField() throws {

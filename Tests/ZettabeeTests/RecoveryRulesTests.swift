@@ -65,13 +65,16 @@ final class RecoveryRulesTests: XCTestCase {
 
     func testABaseMoveCutShortIsFinished() throws {
         let source = tree(try dataset("tank/a", [(base, "1"), (next, "2")], refs: [base: 1]), try dataset("tank/a/kid", [(base, "11"), (next, "12")]))
-        XCTAssertEqual(rules.heldOlderSnapshots(than: next, in: source).map(\.snapshot.name), [base])
+        XCTAssertEqual(rules.heldSnapshots(otherThan: next, in: source).map(\.snapshot.name), [base])
         XCTAssertEqual(rules.olderSnapshots(than: next, in: source, absentIsNewest: false).map(\.snapshot.name), [base])
         XCTAssertEqual(rules.olderSnapshots(than: later, in: source, absentIsNewest: false), [], "an unknown snapshot: destroy nothing")
         XCTAssertEqual(rules.olderSnapshots(than: later, in: source, absentIsNewest: true).map(\.snapshot.name), [base, next],
                        "a dry run's snapshot, not taken yet: every one is older")
         let released = tree(try dataset("tank/a", [(base, "1"), (next, "2")]), try dataset("tank/a/kid", [(base, "11"), (next, "12")], refs: [base: 1]))
-        XCTAssertEqual(rules.heldOlderSnapshots(than: next, in: released).map(\.snapshot.name), [base], "a child's hold counts")
+        XCTAssertEqual(rules.heldSnapshots(otherThan: next, in: released).map(\.snapshot.name), [base], "a child's hold counts")
+        let newerHeld = tree(try dataset("tank/a", [(base, "1"), (next, "2"), (later, "3")], refs: [base: 1, later: 1]))
+        XCTAssertEqual(rules.heldSnapshots(otherThan: next, in: newerHeld).map(\.snapshot.name), [base, later],
+                       "only the base keeps the hold, whatever its age")
     }
 
     func testResumeCandidateOrAbort() throws {

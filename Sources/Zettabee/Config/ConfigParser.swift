@@ -127,7 +127,7 @@ private struct LineParser {
 /// Parses the options fields of a line into `PairOptions`.
 private enum OptionsParser {
     enum Key: String, CaseIterable {
-        case transport, port, sshport, sshkey, sshuser, wlag, clag, wrun, crun, compress, rate, buffer, keep, rollback, stall
+        case transport, port, sshport, sshkey, sshuser, wlag, clag, wrun, crun, compress, rate, buffer, listen, keep, rollback, stall
     }
 
     static let maximumValueLength = 1024
@@ -170,6 +170,7 @@ private enum OptionsParser {
         var compression: Compression?
         var rate: ByteSize?
         var buffer: ByteSize?
+        var listen: ListenAddress?
         for key in Key.allCases {
             guard let value = values[key] else { continue }
             switch key {
@@ -195,6 +196,14 @@ private enum OptionsParser {
                 if compression == nil { line.invalid("compress", value, "expected none, zstd or lz4") }
             case .rate: rate = byteSize(value, key: key, line: &line)
             case .buffer: buffer = byteSize(value, key: key, line: &line)
+            case .listen:
+                if value == "*" {
+                    listen = .anyInterface
+                } else {
+                    do { listen = .host(try HostName(String(value))) } catch {
+                        line.invalid("listen", value, "expected * or a host name or address (\(error.reason))")
+                    }
+                }
             case .keep:
                 if let keep = Int(value), value.allSatisfy(\.isNumber), (1...maximumKeep).contains(keep) {
                     options.keep = keep
@@ -223,12 +232,12 @@ private enum OptionsParser {
             if values[.compress] != nil {
                 line.fail("compress", "compress applies only to transport=ssh (this pair uses mbuffer)")
             }
-            if let port { options.transport = .mbuffer(MbufferOptions(port: port, rateLimit: rate, bufferSize: buffer)) }
+            if let port { options.transport = .mbuffer(MbufferOptions(port: port, rateLimit: rate, bufferSize: buffer, listen: listen)) }
         } else {
             if values[.port] != nil {
                 line.fail("port", "port is the mbuffer port and is not used with transport=ssh")
             }
-            for key in [Key.rate, .buffer] where values[key] != nil {
+            for key in [Key.rate, .buffer, .listen] where values[key] != nil {
                 line.fail(key.rawValue, "\(key.rawValue) applies only to transport=mbuffer (this pair uses ssh)")
             }
             options.transport = .ssh(compression: compression ?? .none)

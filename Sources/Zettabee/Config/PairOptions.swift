@@ -21,12 +21,24 @@ public struct MbufferOptions: Hashable, Sendable {
     public var rateLimit: ByteSize?
     /// mbuffer's memory (`-m`), mbuffer's default when nil.
     public var bufferSize: ByteSize?
+    /// `listen=`: where the listener binds. nil: the destination host's address, unless that name
+    /// resolves to loopback only (then every interface).
+    public var listen: ListenAddress?
 
-    public init(port: TCPPort, rateLimit: ByteSize? = nil, bufferSize: ByteSize? = nil) {
+    public init(port: TCPPort, rateLimit: ByteSize? = nil, bufferSize: ByteSize? = nil, listen: ListenAddress? = nil) {
         self.port = port
         self.rateLimit = rateLimit
         self.bufferSize = bufferSize
+        self.listen = listen
     }
+}
+
+/// Where the mbuffer listener binds.
+public enum ListenAddress: Hashable, Sendable {
+    /// Every interface (`mbuffer -I PORT`), as the original Zettabee listens: `listen=*`.
+    case anyInterface
+    /// One host name or address (`mbuffer -I HOST:PORT`).
+    case host(HostName)
 }
 
 /// Stream compression on the ssh transport.

@@ -2,7 +2,7 @@ import CommandGraph
 import GraphRunner
 
 /// Where and how results go to Nagios: `send_nsca` to the NSCA server, one result per invocation.
-public struct NagiosSettings: Hashable, Sendable {
+public struct NagiosSettings: Hashable, Sendable, CustomStringConvertible {
     /// The NSCA server (`-N, --nagios HOST`).
     public var server: String
     public var port: Int?
@@ -12,6 +12,10 @@ public struct NagiosSettings: Hashable, Sendable {
     public var program: String?
 
     public static let defaultConfigFile = "/etc/send_nsca.cfg"
+    /// Where the original Zettabee keeps send_nsca and its configuration: used when they exist, so that
+    /// a switched-over installation keeps reaching its NSCA server with the same password.
+    public static let originalProgram = "/usr/local/bin/send_nsca"
+    public static let originalConfigFile = "/usr/local/etc/nagios/send_nsca.cfg"
 
     public init(server: String, port: Int? = nil, configFile: String? = nil, program: String? = nil) {
         self.server = server
@@ -19,6 +23,21 @@ public struct NagiosSettings: Hashable, Sendable {
         self.configFile = configFile ?? NagiosSettings.defaultConfigFile
         self.program = program
     }
+
+    /// The settings for `server` where the command line may leave the program and its configuration
+    /// open: the original Zettabee's files where they exist, else `send_nsca` on PATH with
+    /// `/etc/send_nsca.cfg`. Pure: `exists` answers for the file system.
+    public static func resolved(
+        server: String, port: Int?, configFile: String?, program: String?, exists: (String) -> Bool
+    ) -> NagiosSettings {
+        NagiosSettings(
+            server: server, port: port,
+            configFile: configFile ?? (exists(originalConfigFile) ? originalConfigFile : defaultConfigFile),
+            program: program ?? (exists(originalProgram) ? originalProgram : nil))
+    }
+
+    /// `send_nsca PROGRAM with CONFIG`, for the log.
+    public var description: String { "send_nsca \(program ?? "send_nsca (on PATH)") with \(configFile)" }
 }
 
 /// Reports a pair's result as a passive service check: host = the destination host, service =

@@ -57,12 +57,12 @@ public struct RecoveryRules: Sendable {
         }
     }
 
-    /// Finish a base move: the pair's snapshots older than the base in `state` that some dataset of the
-    /// tree still holds a hold on (a release that failed), oldest first.
-    public func heldOlderSnapshots(than base: String, in state: DatasetState) -> [SnapshotRecord] {
-        guard let baseRecord = state.snapshot(named: base) else { return [] }
-        return state.snapshots.filter { record in
-            record.createTXG < baseRecord.createTXG && isPairSnapshot(record)
+    /// Heal: the pair's snapshots other than the base in `state` that some dataset of the tree still
+    /// holds a hold on (a release that failed, or a base the original Zettabee moved on from), oldest
+    /// first. Only the base keeps the pair's hold.
+    public func heldSnapshots(otherThan base: String, in state: DatasetState) -> [SnapshotRecord] {
+        state.snapshots.filter { record in
+            record.snapshot.name != base && isPairSnapshot(record)
                 && state.tree.contains(where: { ($0.snapshot(named: record.snapshot.name)?.userRefs ?? 0) > 0 })
         }
     }

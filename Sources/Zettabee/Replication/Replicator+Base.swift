@@ -148,4 +148,21 @@ extension Replicator {
             }
         }
     }
+
+    /// Releases this pair's hold from every snapshot of both trees that has one (`handback`). Returns
+    /// the snapshots, as `host:dataset@name`.
+    public func releaseEveryHold() throws(ActionError) -> [String] {
+        var released: [String] = []
+        for (session, dataset) in [(destination, pair.destination.dataset), (source, pair.source.dataset)] {
+            let state = try readState(of: session, dataset: dataset)
+            recursive = !state.children.isEmpty
+            for record in state.snapshots where rules.isPairSnapshot(record)
+                && state.tree.contains(where: { ($0.snapshot(named: record.snapshot.name)?.userRefs ?? 0) > 0 })
+            {
+                release(record.snapshot.name, on: session, dataset: dataset)
+                released.append("\(session.host):\(record.snapshot)")
+            }
+        }
+        return released
+    }
 }

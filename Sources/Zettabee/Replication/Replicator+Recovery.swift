@@ -237,7 +237,7 @@ extension Replicator {
     /// A snapshot that stays busy (held by someone else) is logged, not retried.
     func finishEarlierBaseMoves(base: String, source sourceState: DatasetState, destination destinationState: DatasetState) throws(ActionError) {
         for (session, state) in [(destination, destinationState), (source, sourceState)] {
-            for record in rules.heldOlderSnapshots(than: base, in: state) {
+            for record in rules.heldSnapshots(otherThan: base, in: state) {
                 log.info("releasing the hold an earlier run left on \(record.snapshot) on \(session.host)")
                 release(record.snapshot.name, on: session, dataset: state.dataset)
             }

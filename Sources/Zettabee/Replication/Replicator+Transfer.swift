@@ -9,7 +9,7 @@ extension Replicator {
     func runTransfer(send: SendSpecification, receive: ReceiveSettings) throws(ActionError) -> (bytes: UInt64, seconds: Double) {
         let graph: Graph
         do {
-            graph = try TransferPlanner.transfer(pair: pair, source: sourceSSH, send: send, receive: receive)
+            graph = try TransferPlanner.transfer(pair: pair, source: sourceSSH, send: send, receive: receive, listen: mbufferListen())
         } catch {
             throw ActionError(error.description, exitCode: 2, nagios: .unknown)
         }
@@ -77,6 +77,26 @@ extension Replicator {
     func startedObserver() -> (@Sendable (StageID, Int32) -> Void)? {
         guard let report = settings.childStarted else { return nil }
         return { _, pid in report(pid) }
+    }
+
+    /// Where the mbuffer listener binds: the pair's `listen=`, else the destination host's name, unless
+    /// that name resolves to loopback addresses only (127.0.1.1 in many a Debian /etc/hosts), where the
+    /// source could not reach it: then every interface, as the original Zettabee listens, and the log
+    /// says so. The GUID check after every receive stays either way. Decided once per run.
+    func mbufferListen() -> ListenAddress? {
+        guard case .mbuffer(let options) = pair.options.transport else { return nil }
+        if let listen = options.listen { return listen }
+        if let decided = listenDecision { return decided }
+        let host = pair.destination.host.rawValue
+        let addresses = settings.lookUpAddresses(host)
+        var decision: ListenAddress? = nil
+        if !addresses.isEmpty && addresses.allSatisfy(AddressLookup.isLoopback) {
+            log.warn("destination host \(host) resolves to \(addresses.joined(separator: ", ")) (loopback), where the source "
+                + "cannot connect: mbuffer listens on every interface; set listen=ADDRESS to choose")
+            decision = .anyInterface
+        }
+        listenDecision = .some(decision)
+        return decision
     }
 
     /// The local `zfs receive` stage: the last stage of the first pipeline.

@@ -23,6 +23,8 @@ public struct ReplicationSettings: Sendable {
     public var capabilities: CapabilityCache
     /// Where changes go; nil: run them, or with `dryRun` print them (`RenderedChanges`).
     public var changes: (any ChangeExecuting)?
+    /// A host name's addresses (getaddrinfo); injected by tests.
+    public var lookUpAddresses: @Sendable (String) -> [String] = { AddressLookup.addresses(of: $0) }
 
     public init(
         files: PairFiles, sshConfig: String? = nil, dryRun: Bool = false, forceRollback: Bool = false,
@@ -62,9 +64,11 @@ public final class Replicator: @unchecked Sendable {
     public let source: HostSession
     public let destination: HostSession
     let sourceSSH: SSHDestination
+    /// Where this run's mbuffer listens, once decided (see `mbufferListen`).
+    var listenDecision: ListenAddress??
     /// The source has child filesystems: the pair's snapshots are taken, sent, held, released and
     /// destroyed with its descendants. Set from the source's state at the start of a run.
-    private(set) var recursive = false
+    var recursive = false
 
     public init(
         pair: Pair, settings: ReplicationSettings, executor: any GraphExecuting, log: PairLog,

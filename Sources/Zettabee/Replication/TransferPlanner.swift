@@ -55,8 +55,9 @@ public enum TransferPlanner {
     /// - mbuffer: `mbuffer -I DSTHOST:PORT | zfs receive` here, and, once it listens,
     ///   `ssh SRC 'zfs send | mbuffer -O DSTHOST:PORT'`;
     /// - ssh: `ssh SRC 'zfs send [| compress]' [| decompress] | zfs receive`.
+    /// `listen`: where the mbuffer listener binds; nil for the destination host's name.
     public static func transfer(
-        pair: Pair, source: SSHDestination, send: SendSpecification, receive: ReceiveSettings
+        pair: Pair, source: SSHDestination, send: SendSpecification, receive: ReceiveSettings, listen: ListenAddress? = nil
     ) throws(InvalidValue) -> Graph {
         let sendCommand: Command
         if let token = send.resumeToken {
@@ -73,13 +74,19 @@ public enum TransferPlanner {
         case .mbuffer(let mbuffer):
             let port = Int(mbuffer.port.number)
             let destinationHost = pair.destination.host.rawValue
+            let listenHost: String?
+            switch listen {
+            case nil: listenHost = destinationHost
+            case .anyInterface?: listenHost = nil
+            case .host(let host)?: listenHost = host.rawValue
+            }
             let memory = try quantity(mbuffer.bufferSize, field: "buffer")
             let listenerOptions = try Mbuffer.Options(blockSize: try mbufferBlockSize(), memory: memory, quiet: true)
             let senderOptions = try Mbuffer.Options(
                 blockSize: try mbufferBlockSize(), memory: memory,
                 writeRateLimit: try quantity(mbuffer.rateLimit, field: "rate"), quiet: true)
             let listener = Pipeline([
-                .local(try Mbuffer.listen(port: port, address: destinationHost, options: listenerOptions)),
+                .local(try Mbuffer.listen(port: port, address: listenHost, options: listenerOptions)),
                 .local(receiveCommand),
             ])
             let sender = Pipeline(

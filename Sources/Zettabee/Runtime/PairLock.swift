@@ -69,8 +69,16 @@ public final class PairLock: @unchecked Sendable {
 
     deinit { release() }
 
-    /// Tries to take the lock without waiting.
+    /// Tries to take the lock without waiting. The original Zettabee's lock (a directory at `path`)
+    /// is busy while its run lives, and a `LockError` saying what to do once that run died.
     public static func acquire(path: String, action: String, now: Double = Date().timeIntervalSince1970) throws -> Acquisition {
+        if let original = OriginalLock(lockPath: path) {
+            if original.isLive { return .busy(original.holder) }
+            throw LockError(
+                path: path,
+                reason: "the original Zettabee left its lock (the directory \(path)/) and no run of it is alive "
+                    + "(no \(original.socketPath)); check the pair, then remove the lock with zettabee unlock")
+        }
         var fd: Int32 = -1
         while true {
             fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
@@ -97,6 +105,7 @@ public final class PairLock: @unchecked Sendable {
 
     /// Looks at a lock file without disturbing a live holder.
     public static func inspect(path: String) -> Inspection {
+        if let original = OriginalLock(lockPath: path) { return original.isLive ? .held(original.holder) : .stale(original.holder) }
         let fd = open(path, O_RDWR | O_CLOEXEC)
         guard fd >= 0 else { return .free }
         defer { close(fd) }
@@ -106,8 +115,17 @@ public final class PairLock: @unchecked Sendable {
         return text.isEmpty ? .free : .stale(LockHolder.parse(text))
     }
 
-    /// Removes a stale lock file. Refuses (returns the holder) while a live run holds it.
+    /// Removes a stale lock file (or the original Zettabee's lock directory and its socket). Refuses
+    /// (returns the holder) while a live run holds it.
     public static func removeStale(path: String) throws -> Inspection {
+        if let original = OriginalLock(lockPath: path) {
+            guard !original.isLive else { return .held(original.holder) }
+            unlink(original.socketPath)
+            do { try FileManager.default.removeItem(atPath: path) } catch {
+                throw LockError(path: path, reason: "cannot remove the original Zettabee's lock directory: \(error.localizedDescription)")
+            }
+            return .stale(original.holder)
+        }
         let fd = open(path, O_RDWR | O_CLOEXEC)
         guard fd >= 0 else { return .free }
         defer { close(fd) }
@@ -156,4 +174,47 @@ public struct LockError: Error, CustomStringConvertible {
     public var path: String
     public var reason: String
     public var description: String { "cannot open lock file \(path): \(reason)" }
+}
+
+/// The original Zettabee's lock: the directory `<run-dir>/<fp>.lck/` (made with mkdir), its run alive
+/// while its status socket `<run-dir>/<fp>.zmq` exists. A socket file that no process has bound (a run
+/// killed before it could remove it, seen in /proc/net/unix) counts as dead; any other file there as alive,
+/// as the original itself judges.
+public struct OriginalLock: Sendable {
+    public let lockPath: String
+    public let socketPath: String
+
+    /// nil unless `lockPath` is a directory.
+    public init?(lockPath: String) {
+        var info = stat()
+        guard lstat(lockPath, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else { return nil }
+        self.lockPath = lockPath
+        let base = lockPath.hasSuffix(".lck") ? String(lockPath.dropLast(4)) : lockPath
+        socketPath = base + ".zmq"
+    }
+
+    public var isLive: Bool {
+        var info = stat()
+        guard lstat(socketPath, &info) == 0 else { return false }
+        if (info.st_mode & S_IFMT) != S_IFSOCK { return true }
+        return Self.boundSocketPaths().contains(socketPath)
+    }
+
+    /// Shown as the holder: the original run, started when its socket (or else its lock) appeared.
+    public var holder: LockHolder {
+        var info = stat()
+        let started = lstat(socketPath, &info) == 0 || lstat(lockPath, &info) == 0 ? Double(info.st_ctim.tv_sec) : 0
+        return LockHolder(pid: 0, started: started, action: "original Zettabee")
+    }
+
+    /// The paths of the Unix sockets some process has bound, from /proc/net/unix.
+    static func boundSocketPaths() -> Set<String> {
+        guard let text = try? String(contentsOfFile: "/proc/net/unix", encoding: .utf8) else { return [] }
+        var paths = Set<String>()
+        for line in text.split(separator: "\n").dropFirst() {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            if fields.count >= 8, fields[7].hasPrefix("/") { paths.insert(String(fields[7])) }
+        }
+        return paths
+    }
 }

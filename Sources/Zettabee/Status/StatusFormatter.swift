@@ -3,34 +3,37 @@ import Foundation
 
 /// The three forms of `status`: aligned columns for people, `-H` for shell pipelines, `--json`. Pure.
 public enum StatusFormatter {
-    /// Column headings of the human form; `--full-status` adds the last three.
+    /// Column headings of the human form; `--full-status` adds BASE:PORT before STATUS.
     static let headings = ["SOURCE", "DESTINATION", "STATE", "LAG", "STATUS"]
-    static let fullHeadings = ["BASE", "PORT", "FINGERPRINT"]
 
-    /// One row of fields per pair. Human: lag `H:MM:SS` followed by its flags, status with the runtime in
-    /// parentheses. Scripted: lag in seconds, the flags and the runtime (seconds) as fields of their own;
-    /// `-` for an absent value.
+    /// One row of fields per pair. Human, in the original Zettabee's column order so that its scripts keep
+    /// working: lag `H:MM:SS` with its flags attached, with `--full-status` the base and the mbuffer port
+    /// as `BASE:PORT`, and last the status with the runtime, `Idle (0:00:00)`. Scripted (`-H`): lag in
+    /// seconds, the flags and the runtime (seconds) as fields of their own, `--full-status` adding base,
+    /// port and fingerprint at the end; `-` for an absent value.
     static func fields(_ status: PairStatus, full: Bool, scripted: Bool) -> [String] {
-        let lag: [String]
-        let activity: [String]
+        let names = [status.pair.source.description, status.pair.destination.description, status.stateName]
         if scripted {
-            lag = [status.lag.map(String.init) ?? "-", status.flags.text.isEmpty ? "-" : status.flags.text]
-            activity = [status.activity.rawValue, status.runtime.map(String.init) ?? "-"]
-        } else {
-            let text = status.lag.map { TimeSpan(seconds: $0).lagText } ?? "-"
-            lag = [status.flags.text.isEmpty ? text : "\(text) \(status.flags.text)"]
-            activity = [status.activity.rawValue + (status.runtime.map { " (\(TimeSpan(seconds: $0).lagText))" } ?? "")]
+            var row = names + [status.lag.map(String.init) ?? "-", status.flags.text.isEmpty ? "-" : status.flags.text]
+                + [status.activity.rawValue, status.runtime.map(String.init) ?? "-"]
+            if full {
+                row += [status.base ?? "-", port(of: status.pair).map(String.init) ?? "-", status.pair.fingerprint.description]
+            }
+            return row
         }
-        var row = [status.pair.source.description, status.pair.destination.description, status.stateName] + lag + activity
-        if full {
-            row += [status.base ?? "-", port(of: status.pair).map(String.init) ?? "-", status.pair.fingerprint.description]
-        }
-        return row
+        let lag = (status.lag.map { TimeSpan(seconds: $0).lagText } ?? "-") + status.flags.text
+        let activity = status.activity.rawValue + " (\(TimeSpan(seconds: status.runtime ?? 0).lagText))"
+        var row = names + [lag]
+        if full { row.append("\(status.base ?? "-"):\(port(of: status.pair).map(String.init) ?? "-")") }
+        return row + [activity]
     }
 
-    /// The human table: a heading line, then one line per pair, columns separated by two spaces.
-    public static func table(_ statuses: [PairStatus], full: Bool) -> [String] {
-        let rows = [headings + (full ? fullHeadings : [])] + statuses.map { fields($0, full: full, scripted: false) }
+    /// The human table: one line per pair, columns separated by two spaces; a heading line first when
+    /// `heading` (zettabee prints it only to a terminal, so that scripts see the lines they always saw).
+    public static func table(_ statuses: [PairStatus], full: Bool, heading: Bool = true) -> [String] {
+        let titles = full ? Array(headings.dropLast()) + ["BASE:PORT", "STATUS"] : headings
+        let rows = (heading ? [titles] : []) + statuses.map { fields($0, full: full, scripted: false) }
+        guard !rows.isEmpty else { return [] }
         let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
         return rows.map { row in
             row.enumerated().map { column, text in
