@@ -134,9 +134,11 @@ final class FakeTierCommandLineTests: XCTestCase {
         XCTAssertEqual(all.exitCode, 0)
         let rows = all.stdout.split(separator: "\n")
         XCTAssertEqual(rows.count, 2, all.stdout)
-        XCTAssertTrue(rows.first?.hasSuffix("  src:tank/a  backup:backup/a") ?? false, all.stdout)
+        // The original Zettabee's line: source, destination, then the fingerprint.
+        XCTAssertEqual(rows.first?.split(separator: " ", omittingEmptySubsequences: true).prefix(3).joined(separator: " "),
+                       "src :tank/a backup:backup/a", all.stdout)
         let fingerprint = try world.fingerprint("backup/b")
-        XCTAssertTrue(rows.last?.hasPrefix(fingerprint + "  ") ?? false, all.stdout)
+        XCTAssertTrue(rows.last?.hasSuffix("  " + fingerprint) ?? false, all.stdout)
         let logfile = try world.zettabee("logfile", "backup/b")
         XCTAssertEqual(logfile.stdout, world.logPath(fingerprint) + "\n")
         XCTAssertEqual(try world.calls().count, 0)
