@@ -30,31 +30,17 @@ extension ActionRunner {
 
     /// `purge <destination> [--dry-run]`: destroys the pair's surplus snapshots under the pair's lock.
     func purge(_ pair: Pair) -> Int32 {
-        SignalTrap.install()
         let log: PairLog
-        do {
-            log = options.dryRun
-                ? PairLog(discardingFor: pair.fingerprint, mirror: options.verbose, debug: options.debug)
-                : try PairLog(
-                    path: files.logPath(for: pair.fingerprint), fingerprint: pair.fingerprint, debug: options.debug,
-                    mirror: options.verbose)
-        } catch {
-            return fail(pair, ActionError("\(error); run 'zettabee setup' first?"))
+        let lock: PairLock
+        switch openLogAndLock(pair, action: "purge", discardLog: options.dryRun, busy: { holder, log in
+            log.info("purge skipped: another run holds the lock (\(describe(holder)))")
+            terminal.err("zettabee: purge \(pair.destination.dataset): skipped, another run holds the lock (\(describe(holder)))")
+            return 0
+        }) {
+        case .ended(let code): return code
+        case .ready(let opened, let acquired): (log, lock) = (opened, acquired)
         }
-        var lock: PairLock?
-        do {
-            switch try PairLock.acquire(path: files.lockPath(for: pair.fingerprint), action: "purge") {
-            case .busy(let holder):
-                log.info("purge skipped: another run holds the lock (\(describe(holder)))")
-                terminal.err("zettabee: purge \(pair.destination.dataset): skipped, another run holds the lock (\(describe(holder)))")
-                return 0
-            case .acquired(let acquired, _):
-                lock = acquired
-            }
-        } catch {
-            return fail(pair, ActionError("\(error)"))
-        }
-        defer { lock?.release() }
+        defer { lock.release() }
         do {
             let replicator = try Replicator(
                 pair: pair, settings: ReplicationSettings(files: files, sshConfig: options.sshConfigPath, dryRun: options.dryRun),
@@ -82,25 +68,15 @@ extension ActionRunner {
     /// it, under the pair's lock. Nothing else changes: snapshots, properties and data stay as the
     /// original expects them. (Any later zettabee run holds its base again.)
     func handBack(_ pair: Pair) -> Int32 {
-        SignalTrap.install()
         let log: PairLog
-        do {
-            log = try PairLog(path: files.logPath(for: pair.fingerprint), fingerprint: pair.fingerprint, debug: options.debug, mirror: options.verbose)
-        } catch {
-            return fail(pair, ActionError("\(error); run 'zettabee setup' first?"))
+        let lock: PairLock
+        switch openLogAndLock(pair, action: "handback", discardLog: false, busy: { holder, _ in
+            fail(pair, ActionError("refusing: a run holds the lock (\(describe(holder)))"))
+        }) {
+        case .ended(let code): return code
+        case .ready(let opened, let acquired): (log, lock) = (opened, acquired)
         }
-        var lock: PairLock?
-        do {
-            switch try PairLock.acquire(path: files.lockPath(for: pair.fingerprint), action: "handback") {
-            case .busy(let holder):
-                return fail(pair, ActionError("refusing: a run holds the lock (\(describe(holder)))"))
-            case .acquired(let acquired, _):
-                lock = acquired
-            }
-        } catch {
-            return fail(pair, ActionError("\(error)"))
-        }
-        defer { lock?.release() }
+        defer { lock.release() }
         do {
             let replicator = try Replicator(
                 pair: pair, settings: ReplicationSettings(files: files, sshConfig: options.sshConfigPath), executor: executor, log: log)
@@ -114,6 +90,39 @@ extension ActionRunner {
         } catch {
             log.error("handback failed: \(error.message)")
             return fail(pair, error)
+        }
+    }
+
+    /// What `openLogAndLock` found: the pair's log and its lock, or the exit code the action ends with.
+    enum LogAndLock {
+        case ready(PairLog, PairLock)
+        case ended(Int32)
+    }
+
+    /// Opens the pair's log (a discarding one for a dry run) and takes its lock for a maintenance
+    /// action; `busy` decides what a held lock means for it.
+    func openLogAndLock(
+        _ pair: Pair, action: String, discardLog: Bool, busy: (LockHolder?, PairLog) -> Int32
+    ) -> LogAndLock {
+        SignalTrap.install()
+        let log: PairLog
+        do {
+            log = discardLog
+                ? PairLog(discardingFor: pair.fingerprint, mirror: options.verbose, debug: options.debug)
+                : try PairLog(
+                    path: files.logPath(for: pair.fingerprint), fingerprint: pair.fingerprint, debug: options.debug,
+                    mirror: options.verbose)
+        } catch {
+            return .ended(fail(pair, ActionError("\(error); run 'zettabee setup' first?")))
+        }
+        do {
+            switch try PairLock.acquire(path: files.lockPath(for: pair.fingerprint), action: action) {
+            case .busy(let holder): return .ended(busy(holder, log))
+            case .acquired(let lock, _): return .ready(log, lock)
+            }
+        } catch {
+            log.error("\(action) refused: \(error)")
+            return .ended(fail(pair, ActionError("\(error)")))
         }
     }
 
