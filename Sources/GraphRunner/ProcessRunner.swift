@@ -305,6 +305,21 @@ private final class GraphRun: @unchecked Sendable {
         return false
     }
 
+    private func saysInputEndedEarly(_ stage: StageResult) -> Bool {
+        guard case .exited(let code)? = stage.termination, code != 0 else { return false }
+        return stage.spec.inputEndedEarlyMessages.contains { stage.stderrTail.contains($0) }
+    }
+
+    /// Died of SIGPIPE (or a shell's 141), or failed after "Broken pipe": its reader went away. (A
+    /// "Connection reset by peer" is about its input, the network, not about its reader.)
+    private func brokeItsPipe(_ stage: StageResult) -> Bool {
+        switch stage.termination {
+        case .signaled(SIGPIPE)?, .exited(128 + SIGPIPE)?: return true
+        case .exited(let code)? where code != 0: return stage.stderrTail.contains("Broken pipe")
+        default: return false
+        }
+    }
+
     private func failListener(pipeline: Int, port: Int, reason: String, now: Double) {
         failureBeforeTeardown = failureBeforeTeardown ?? .listenerNotReady(pipeline: pipeline, port: port, reason: reason)
         beginTeardown(.listenerNotReady, now: now)
@@ -545,8 +560,18 @@ private final class GraphRun: @unchecked Sendable {
                 return stage.termination != nil && !stage.succeeded && !stage.stoppedByRunner ? (id, stage) : nil
             }
         }.sorted { endTimes[$0.0]! < endTimes[$1.0]! }
-        if let culprit = failed.first(where: { !isConsequence($0.1) }) ?? failed.first {
+        if let culprit = failed.first(where: { !isConsequence($0.1) }) {
             return .stageFailed(culprit.0)
+        }
+        // Only consequences. A stage that says its input ended early while the stage writing to it broke
+        // its pipe on it closed its input itself: it is the cause (a pipe breaks only when its reader goes).
+        if let closer = failed.first(where: { id, stage in
+            saysInputEndedEarly(stage) && id.stage > 0 && brokeItsPipe(result.stages[id.pipeline][id.stage - 1])
+        }) {
+            return .stageFailed(closer.0)
+        }
+        if let first = failed.first {
+            return .stageFailed(first.0)
         }
         if let failureBeforeTeardown { return failureBeforeTeardown }
         if !result.succeeded, let stopped = result.stages.joined().enumerated().first(where: { !$0.element.succeeded }) {

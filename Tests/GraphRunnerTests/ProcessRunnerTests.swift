@@ -474,4 +474,27 @@ final class TCPSocket {
     }
 
     deinit { close(fd) }
+
+    // MARK: blame by cause
+
+    /// A reader that says its input ended early, fed by a writer that failed by itself: the writer is
+    /// named, even when the reader ends first (it waits for the writer to settle).
+    func testAWriterThatFailedByItselfIsBlamedOverItsReadersShortInput() throws {
+        var reader = shell("cat >/dev/null; echo 'cannot receive: incomplete stream' >&2; exit 1", label: "receive")
+        reader.inputEndedEarlyMessages = ["incomplete stream"]
+        // The writer ends after the reader has seen its input end: it closes stdout first, then fails.
+        let writer = shell("echo data; exec >&-; sleep 0.3; echo 'send: Input/output error' >&2; exit 1", label: "send")
+        let failure = try XCTUnwrap(runExpectingFailure(LoweredGraph(LoweredPipeline(stages: [writer, reader]))))
+        XCTAssertEqual(failure.kind, .stageFailed(StageID(pipeline: 0, stage: 0)), failure.description)
+    }
+
+    /// A reader that stopped reading and said its input ended early, its writer dying of SIGPIPE on it:
+    /// the reader closed its input itself and is named.
+    func testAReaderThatClosedItsInputIsBlamedOverItsWritersBrokenPipe() throws {
+        var reader = shell("head -c 10 >/dev/null; echo 'cannot receive: incomplete stream' >&2; exit 1", label: "receive")
+        reader.inputEndedEarlyMessages = ["incomplete stream"]
+        let failure = try XCTUnwrap(runExpectingFailure(LoweredGraph(LoweredPipeline(stages: [stage("yes"), reader]))))
+        XCTAssertEqual(failure.kind, .stageFailed(StageID(pipeline: 0, stage: 1)), failure.description)
+        XCTAssertEqual(failure.result?.stages[0][0].termination, .signaled(SIGPIPE))
+    }
 }

@@ -105,9 +105,10 @@ enum SoakFault {
         }
     }
 
-    /// A fault drawn from the fake's whole catalogue: stream faults at a random byte (either pair's
-    /// stream, the tree's children included), a failing zfs subcommand on either host, ssh and mbuffer
-    /// connection faults, and SIGTERM, SIGINT or SIGKILL between steps.
+    /// A fault drawn from the fake's catalogue: stream faults at a random byte (either pair's stream,
+    /// the tree's children included), a failing zfs subcommand on either host, ssh and mbuffer connection
+    /// faults, senders without SIGPIPE, latency, and SIGTERM, SIGINT or SIGKILL between steps. Left out:
+    /// the stall faults (each would wait out the pair's stall timeout; ReliabilityFaultTests has them).
     static func draw(using random: inout SplitMix64, port: Int) -> SoakFault {
         let bytes = String(Int.random(in: 1...3_500_000, using: &random))
         let stream = ["tank/tree", "tank/flat"].randomElement(using: &random)!
@@ -119,7 +120,7 @@ enum SoakFault {
             ["tool": "zfs", "sub": "receive", "host": "backup", "match": "*\(target)*", "effect": effect, "bytes": bytes, "when": "once"]
         }
         let subcommands = ["get", "snapshot", "hold", "release", "destroy", "set", "receive", "send", "rollback"]
-        switch Int.random(in: 0..<12, using: &random) {
+        switch Int.random(in: 0..<13, using: &random) {
         case 0: return .rule(sendRule("send-fail-after"), label: "send of \(stream) fails after \(bytes) bytes")
         case 1: return .rule(sendRule("send-kill-after"), label: "send of \(stream) killed after \(bytes) bytes")
         case 2: return .rule(sendRule("send-truncate-at"), label: "send of \(stream) truncated at \(bytes) bytes")
@@ -140,6 +141,17 @@ enum SoakFault {
         case 9:
             return .rule(["tool": "ssh", "host": "src", "effect": "drop", "bytes": bytes, "when": "once"],
                          label: "an ssh connection drops after \(bytes) bytes")
+        case 10:
+            switch Int.random(in: 0..<5, using: &random) {
+            case 0: return .rule(["tool": "mbuffer", "effect": "drop", "bytes": bytes, "when": "once"],
+                                 label: "the mbuffer connection drops after \(bytes) bytes")
+            case 1: return .rule(["tool": "mbuffer", "effect": "refused", "when": "once"], label: "mbuffer's connection is refused")
+            case 2: return .rule(["tool": "ssh", "host": "src", "match": "*zfs send*", "effect": "refused", "when": "once"],
+                                 label: "the stream's ssh connection is refused")
+            case 3: return .rule(["tool": "zfs", "sub": "send", "host": "src", "effect": "sigpipe", "mode": "message"],
+                                 label: "senders report a broken pipe instead of dying of SIGPIPE")
+            default: return .rule(["tool": "zfs", "effect": "latency", "seconds": "0.05"], label: "every zfs call takes 50 ms")
+            }
         default:
             let signal = [SIGTERM, SIGINT, SIGKILL].randomElement(using: &random)!
             return .signal(signal, after: ["snapshot", "send", "receive", "hold", "set", "release", "destroy"].randomElement(using: &random)!)
