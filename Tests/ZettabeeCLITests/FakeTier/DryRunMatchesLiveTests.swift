@@ -18,13 +18,7 @@ final class DryRunMatchesLiveTests: XCTestCase {
     func compare(mbuffer: Bool, legacy: Bool, file: StaticString = #filePath, line: UInt = #line) throws {
         // A short label: the ssh control socket's path must fit a Unix socket, or nothing is shared.
         let world = try FakeTierWorld("dry")
-        let flags = legacy ? ["--legacy"] : []
-        try world.ctl(arguments: [FakeTierWorld.sourceHost, "create-pool", "tank"] + flags)
-        try world.ctl(FakeTierWorld.sourceHost, "create", "tank/data")
-        try world.ctl(FakeTierWorld.sourceHost, "write", "tank/data", "2M")
-        try world.ctl(FakeTierWorld.sourceHost, "create", "tank/data/kid")
-        try world.ctl(FakeTierWorld.sourceHost, "write", "tank/data/kid", "1M")
-        try world.ctl(arguments: [FakeTierWorld.destinationHost, "create-pool", "backup"] + flags)
+        try world.treeHosts(legacy: legacy)
         for directory in [world.runDirectory, world.logDirectory] {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }

@@ -51,12 +51,15 @@ final class FakeTierSwitchOverTests: XCTestCase {
         let (world, fingerprint) = try initialized(name)
         let lock = world.lockPath(fingerprint)
         let socket = "\(world.runDirectory)/\(fingerprint).zmq"
+        try world.ctl(FakeTierWorld.sourceHost, "write", "tank/data", "1M")
+        let before = try world.pairState(source: "tank/data", destination: "backup/data")
         for leftSocket in [false, true] {
             try FileManager.default.createDirectory(atPath: lock, withIntermediateDirectories: false)
             if leftSocket { bindAndCloseUnixSocket(at: socket) }
             let failed = try world.zettabee("update", "backup/data")
             world.expectFailure(failed, action: "update", destination: "backup/data",
                                 words: ["the original Zettabee left its lock", "zettabee unlock"])
+            XCTAssertEqual(try world.pairState(source: "tank/data", destination: "backup/data"), before, "nothing ran")
             XCTAssertTrue(world.log(fingerprint).contains("update refused: "), world.log(fingerprint))
             let status = try world.zettabee("status", "-H")
             let fields = status.stdout.split(separator: "\t").map(String.init)
@@ -67,8 +70,22 @@ final class FakeTierSwitchOverTests: XCTestCase {
             XCTAssertFalse(FileManager.default.fileExists(atPath: lock))
             XCTAssertFalse(FileManager.default.fileExists(atPath: socket))
         }
-        try world.ctl(FakeTierWorld.sourceHost, "write", "tank/data", "1M")
         try world.expectSuccess(try world.zettabee("update", "backup/data"))
+    }
+
+    /// `handback` refuses while a run holds the pair (here a live original run): exit 1, one line, the
+    /// holds where they were.
+    func testHandbackRefusesWhileARunHoldsThePair() throws {
+        let (world, fingerprint) = try initialized(name)
+        try FileManager.default.createDirectory(atPath: world.lockPath(fingerprint), withIntermediateDirectories: false)
+        XCTAssertTrue(FileManager.default.createFile(atPath: "\(world.runDirectory)/\(fingerprint).zmq", contents: Data()))
+        let before = try world.pairState(source: "tank/data", destination: "backup/data")
+        let base = try XCTUnwrap(try world.dataset("src", "tank/data").property(PairPropertyNames(fingerprint: fingerprint).lastsnap))
+        world.expectFailure(try world.zettabee("handback", "backup/data"), action: "handback", destination: "backup/data",
+                            words: ["refusing: a run holds the lock (original Zettabee"])
+        XCTAssertEqual(try world.pairState(source: "tank/data", destination: "backup/data"), before)
+        XCTAssertEqual(try world.dataset("src", "tank/data").snapshot(base)?.holds.keys.sorted(), ["zettabee.\(fingerprint)"])
+        XCTAssertEqual(try world.dataset("backup", "backup/data").snapshot(base)?.holds.keys.sorted(), ["zettabee.\(fingerprint)"])
     }
 
     // MARK: 2. the 0.8.5 layout

@@ -9,13 +9,7 @@ final class FakeTierTreeRecoveryTests: XCTestCase {
     /// world, the fingerprint and the base. `legacy`: pools of zfs-fuse's kind (no resumable receive).
     func treeWithNewData(_ label: String, legacy: Bool = false) throws -> (FakeTierWorld, String, String) {
         let world = try FakeTierWorld(label)
-        let flags = legacy ? ["--legacy"] : []
-        try world.ctl(arguments: [FakeTierWorld.sourceHost, "create-pool", "tank"] + flags)
-        try world.ctl(FakeTierWorld.sourceHost, "create", "tank/data")
-        try world.ctl(FakeTierWorld.sourceHost, "write", "tank/data", "2M")
-        try world.ctl(FakeTierWorld.sourceHost, "create", "tank/data/kid")
-        try world.ctl(FakeTierWorld.sourceHost, "write", "tank/data/kid", "1M")
-        try world.ctl(arguments: [FakeTierWorld.destinationHost, "create-pool", "backup"] + flags)
+        try world.treeHosts(legacy: legacy)
         try world.writeConfig("src:tank/data  backup:backup/data")
         let fingerprint = try world.fingerprint("backup/data")
         try world.setupAndInitialize("backup/data")
@@ -111,6 +105,29 @@ final class FakeTierTreeRecoveryTests: XCTestCase {
         XCTAssertNil(try world.dataset("src", "tank/data").snapshot(taken), "and so is its source")
     }
 
+    /// A rollback that would destroy a snapshot this pair did not make is not done: update fails with one
+    /// line naming the dataset and the snapshot, exit 1, and both trees keep their base and properties.
+    func testARollbackOverAnotherToolsSnapshotIsRefusedNamingIt() throws {
+        let (world, fingerprint, base) = try treeWithNewData(name, legacy: true)
+        try world.addFault(Self.inTheChildsPart)
+        world.expectFailure(try world.zettabee("update", "backup/data"), action: "update", destination: "backup/data",
+                            words: ["transfer failed"])
+        try world.clearFaults()
+        XCTAssertEqual(try world.zfs(on: "backup", ["snapshot", "backup/data@mine"]).exitCode, 0)
+        try world.addFault([
+            "tool": "zfs", "sub": "receive", "effect": "recv-fail", "when": "once",
+            "message": "cannot receive incremental stream: most recent snapshot of backup/data/kid does not\nmatch incremental source",
+        ])
+        let before = try world.pairState(source: "tank/data", destination: "backup/data")
+        let refused = try world.zettabee("update", "backup/data")
+        world.expectFailure(refused, action: "update", destination: "backup/data",
+                            words: ["cannot roll backup/data back to the base \(base)", "mine", "--force-rollback"])
+        XCTAssertEqual(try world.pairState(source: "tank/data", destination: "backup/data"), before, "nothing was rolled back")
+        try world.expectBaseOnEveryDataset(base, children: ["/kid"])
+        XCTAssertNotNil(try world.dataset("backup", "backup/data").snapshot("mine"))
+        XCTAssertTrue(world.log(fingerprint).contains("cannot roll backup/data back"), world.log(fingerprint))
+    }
+
     /// A `zfs release` of the old base that failed (the connection dropped at that moment) leaves it held;
     /// the next update releases it and destroys it on the source, without retrying a busy destroy.
     func testAnOldBaseLeftHeldIsReleasedAndDestroyedByTheNextUpdate() throws {
@@ -192,6 +209,18 @@ final class FakeTierTreeRecoveryTests: XCTestCase {
 }
 
 extension FakeTierWorld {
+    /// A source pool `tank` with `tank/data` (2 MiB) and its child `tank/data/kid` (1 MiB), and an empty
+    /// destination pool `backup`; `legacy`: pools of zfs-fuse's kind.
+    func treeHosts(legacy: Bool = false) throws {
+        let flags = legacy ? ["--legacy"] : []
+        try ctl(arguments: [Self.sourceHost, "create-pool", "tank"] + flags)
+        try ctl(Self.sourceHost, "create", "tank/data")
+        try ctl(Self.sourceHost, "write", "tank/data", "2M")
+        try ctl(Self.sourceHost, "create", "tank/data/kid")
+        try ctl(Self.sourceHost, "write", "tank/data/kid", "1M")
+        try ctl(arguments: [Self.destinationHost, "create-pool", "backup"] + flags)
+    }
+
     /// `zfake ctl --host HOST ARGS…` with the arguments as an array.
     @discardableResult
     func ctl(arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> String {

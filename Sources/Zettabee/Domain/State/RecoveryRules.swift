@@ -61,9 +61,13 @@ public struct RecoveryRules: Sendable {
     /// holds a hold on (a release that failed, or a base the original Zettabee moved on from), oldest
     /// first. Only the base keeps the pair's hold.
     public func heldSnapshots(otherThan base: String, in state: DatasetState) -> [SnapshotRecord] {
+        heldSnapshots(in: state).filter { $0.snapshot.name != base }
+    }
+
+    /// The pair's snapshots in `state` that some dataset of the tree holds a hold on, oldest first.
+    public func heldSnapshots(in state: DatasetState) -> [SnapshotRecord] {
         state.snapshots.filter { record in
-            record.snapshot.name != base && isPairSnapshot(record)
-                && state.tree.contains(where: { ($0.snapshot(named: record.snapshot.name)?.userRefs ?? 0) > 0 })
+            isPairSnapshot(record) && state.tree.contains(where: { ($0.snapshot(named: record.snapshot.name)?.userRefs ?? 0) > 0 })
         }
     }
 

@@ -156,9 +156,7 @@ extension Replicator {
         for (session, dataset) in [(destination, pair.destination.dataset), (source, pair.source.dataset)] {
             let state = try readState(of: session, dataset: dataset)
             recursive = !state.children.isEmpty
-            for record in state.snapshots where rules.isPairSnapshot(record)
-                && state.tree.contains(where: { ($0.snapshot(named: record.snapshot.name)?.userRefs ?? 0) > 0 })
-            {
+            for record in rules.heldSnapshots(in: state) {
                 release(record.snapshot.name, on: session, dataset: dataset)
                 released.append("\(session.host):\(record.snapshot)")
             }

@@ -232,7 +232,7 @@ public final class Replicator: @unchecked Sendable {
         let sourceCapabilities = try capabilities(of: source, pool: pair.source.dataset.pool)
         let destinationCapabilities = try capabilities(of: destination, pool: pair.destination.dataset.pool)
         let resumable = sourceCapabilities.resumableReceive && destinationCapabilities.resumableReceive
-        let destinationExtra = destinationCapabilities.resumableReceive ? [PropertyName.receiveResumeToken.rawValue] : []
+        let destinationExtra = partialReceiveProperties
         var (condition, sourceState, destinationState) = try assess(destinationExtra: destinationExtra)
         recursive = !sourceState.children.isEmpty
         guard var base = condition.base else {
