@@ -23,10 +23,13 @@ let package = Package(
         .executableTarget(name: "GraphRunnerProbe", dependencies: ["GraphRunner", "CommandGraph"]),
         // The fake zfs/zpool/ssh/mbuffer/send_nsca behind fixtures/fakebin. An independent model of
         // the real tools: it shares no code with zettabee. Always optimised, because throughput
-        // tests push gigabytes through it.
+        // tests push gigabytes through it; linked statically and not position-independent, because
+        // the tests start it thousands of times and that halves its start-up (12.8 ms to 5.8 ms
+        // here: no shared Swift libraries to load, no relocations to apply).
         .executableTarget(
             name: "FakeTools",
-            swiftSettings: [.unsafeFlags(["-O"])]
+            swiftSettings: [.unsafeFlags(["-O", "-static-stdlib"])],
+            linkerSettings: [.unsafeFlags(["-static-stdlib", "-Xclang-linker", "-no-pie"])]
         ),
 
         .testTarget(name: "CommandGraphTests", dependencies: ["CommandGraph"]),
