@@ -17,10 +17,14 @@ enum Commands {
         for assignment in options.values("o") {
             guard let eq = assignment.firstIndex(of: "=") else { throw ctx.usage("missing '=' for property=value argument") }
             switch PropertySetter.validate(String(assignment[..<eq]), String(assignment[assignment.index(after: eq)...]),
-                                           legacy: ctx.legacy, forSnapshot: false) {
+                                           legacy: ctx.legacy, forSnapshot: false, creating: true) {
             case .success(let (p, v)): props[p] = v
             case .failure(let reason): throw Failure("\(prefix): \(reason.message)")
             }
+        }
+        // Key material of a new encryption root, read before taking the lock (stdin or a file).
+        let material = CryptPlan.keySource(props).map {
+            Encryption.material(location: $0.location, format: $0.format, dataset: nil, newKey: true)
         }
         try ctx.store.mutate { state in
             let pool = Names.pool(of: name)
@@ -38,8 +42,18 @@ enum Commands {
             for n in missing {
                 var d = Dataset(name: n, guid: GUID.make(), createtxg: txg, creation: state.now())
                 d.lastWriteTxg = txg
-                if n == name { d.local = props }
+                if !ctx.legacy {
+                    let own = n == name ? props.filter { PropertyTable.encryptionProperties.contains($0.key) } : [:]
+                    switch CryptPlan.decide(state: state, parent: Names.parent(of: n), props: own, stdinAvailable: true,
+                                            material: n == name ? material : nil) {
+                    case .success(let plan): plan.apply(to: &d)
+                    case .failure(.reason(let reason)): throw Failure("cannot create '\(n)': \(reason)")
+                    case .failure(.keyNotLoaded): throw Failure("cannot create '\(n)': encryption root's key is not loaded or provided")
+                    }
+                }
+                if n == name { d.local = props.filter { !PropertyTable.encryptionProperties.contains($0.key) } }
                 state.datasets[n] = d
+                if !options.has("u") || n != name { Mounts.mountNew(&state, n, legacy: ctx.legacy) }
             }
         }
     }
@@ -84,6 +98,7 @@ enum Commands {
                 var s = Snapshot(name: snap, guid: GUID.make(), createtxg: txg, creation: now,
                                  referenced: d.referenced, written: d.written)
                 s.local = props
+                s.compressRatio = d.compressRatio
                 d.snapshots.append(s)
                 d.written = 0
                 d.modified = false
@@ -417,14 +432,30 @@ enum Commands {
                         let (fs, snap) = Names.split(target)
                         if let snap, let i = state.datasets[fs]!.snapshots.firstIndex(where: { $0.name == snap }) {
                             state.datasets[fs]!.snapshots[i].local[p] = v
+                        } else if p == "keylocation" {
+                            if let problem = keylocationProblem(state, fs, v) {
+                                failure = Failure("cannot set property for '\(target)': \(problem)", code: validationCode)
+                                continue
+                            }
+                            if state.datasets[fs]!.crypt != nil { state.datasets[fs]!.wrapping!.location = v }
                         } else {
                             state.datasets[fs]!.local[p] = v
+                            Mounts.propertyChanged(&state, fs, property: p, legacy: ctx.legacy)
                         }
                     }
                 }
             }
         }
         if let failure { throw failure }
+    }
+
+    /// `zfs set keylocation=…`: `zfs_valid_proplist`'s checks, then the kernel's (roots only).
+    static func keylocationProblem(_ state: HostState, _ fs: String, _ value: String) -> String? {
+        let encrypted = state.datasets[fs]?.crypt != nil
+        if !encrypted && value != "none" { return "keylocation must be 'none' for unencrypted datasets" }
+        if encrypted && value == "none" { return "keylocation must not be 'none' for encrypted datasets" }
+        if encrypted && !state.isEncryptionRoot(fs) { return "keylocation may only be set on encryption roots" }
+        return nil
     }
 
     static func inherit(_ ctx: ZContext, _ arguments: [String]) throws {
@@ -437,8 +468,8 @@ enum Commands {
             guard let c = PropertyTable.canonical(property, legacy: ctx.legacy), let def = PropertyTable.byName[c] else {
                 throw ctx.usage("invalid property '\(property)'")
             }
-            if !def.editable { throw Failure("'\(c)' property is read-only") }
-            if !def.inheritable { throw Failure("'\(c)' property cannot be inherited") }
+            if !def.editable || def.onetime { throw Failure(ctx.legacy ? "'\(c)' property is read-only" : "\(property) property is read-only") }
+            if !def.inheritable && !(options.has("S") && !ctx.legacy) { throw Failure("'\(c)' property cannot be inherited") }
             canonical = c
         } else if !Names.isValidUserProperty(property) {
             throw ctx.usage("invalid property '\(property)'")
@@ -456,7 +487,19 @@ enum Commands {
                         if !options.has("S") { state.datasets[name]!.snapshots[i].received[canonical] = nil }
                     } else {
                         state.datasets[name]!.local[canonical] = nil
-                        if !options.has("S") { state.datasets[name]!.received[canonical] = nil }
+                        // Without -S an explicit inherit masks the received value (kept for -S and
+                        // `get -o received`); -S brings it back.
+                        var masked = Set(state.datasets[name]!.masked ?? [])
+                        if options.has("S") || ctx.legacy {
+                            masked.remove(canonical)
+                            if ctx.legacy && !options.has("S") { state.datasets[name]!.received[canonical] = nil }
+                        } else if state.datasets[name]!.received[canonical] != nil {
+                            masked.insert(canonical)
+                        }
+                        state.datasets[name]!.masked = masked.isEmpty ? nil : masked.sorted()
+                        if canonical == "mountpoint" || canonical == "canmount" {
+                            Mounts.propertyChanged(&state, name, property: canonical, legacy: ctx.legacy)
+                        }
                     }
                 }
             }

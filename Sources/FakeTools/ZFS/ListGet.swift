@@ -232,6 +232,8 @@ enum GetCommand {
                 names = ["type", "creation"] + PropertyTable.all.map(\.name).filter { $0 != "type" && $0 != "creation" }
                 if ctx.legacy { names.removeAll { PropertyTable.modernOnly.contains($0) } }
                 if case .filesystem = entity {} else { names = names.filter { PropertyTable.byName[$0]!.forSnapshots } }
+                // Unencrypted datasets have no encryptionroot and keystatus (`get all` skips what has no value).
+                if entity.fs.crypt == nil { names.removeAll { $0 == "encryptionroot" || $0 == "keystatus" } }
                 names += userProperties(of: entity, state: state)
             }
             for p in names {

@@ -11,6 +11,8 @@ struct PropertyDef {
     /// Shown right-aligned in `zfs list` (numbers).
     var numeric: Bool
     var valuesText: String
+    /// Set only when a dataset is created (`encryption`, `keyformat`, `pbkdf2iters`): readonly otherwise.
+    var onetime = false
 
     var editable: Bool { if case .computed = kind { return false }; return true }
 }
@@ -75,6 +77,16 @@ enum PropertyTable {
             ro("logicalused", snap: false, numeric: true, values: "<size>"),
             ro("logicalreferenced", snap: true, numeric: true, values: "<size>"),
             ro("receive_resume_token", snap: false, values: "<string token>"),
+            PropertyDef(name: "encryption", kind: .choice(Encryption.suiteValues), defaultValue: "off", inheritable: true,
+                        forSnapshots: true, numeric: false, valuesText: Encryption.suiteValues.joined(separator: " | "), onetime: true),
+            PropertyDef(name: "keylocation", kind: .text, defaultValue: "none", inheritable: false, forSnapshots: false,
+                        numeric: false, valuesText: "prompt | <file URI> | <https URL> | <http URL>"),
+            PropertyDef(name: "keyformat", kind: .choice(["none"] + Encryption.formats), defaultValue: "none", inheritable: false,
+                        forSnapshots: false, numeric: false, valuesText: "none | raw | hex | passphrase", onetime: true),
+            PropertyDef(name: "pbkdf2iters", kind: .number, defaultValue: "0", inheritable: false, forSnapshots: false,
+                        numeric: true, valuesText: "<iters>", onetime: true),
+            ro("encryptionroot", snap: true, values: "<filesystem | volume>"),
+            ro("keystatus", snap: true, values: "none | unavailable | available"),
             ro("defer_destroy", snap: true, values: "yes | no"),
             ro("userrefs", snap: true, numeric: true, values: "<count>"),
         ]
@@ -83,7 +95,10 @@ enum PropertyTable {
     static let byName: [String: PropertyDef] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
 
     /// Properties zfs-fuse does not have.
-    static let modernOnly: Set<String> = ["receive_resume_token", "logicalused", "logicalreferenced", "sync"]
+    static let modernOnly = Set(["receive_resume_token", "logicalused", "logicalreferenced", "sync"]).union(encryptionProperties)
+
+    /// The native encryption properties (OpenZFS ≥ 0.8).
+    static let encryptionProperties: Set<String> = ["encryption", "keylocation", "keyformat", "pbkdf2iters", "encryptionroot", "keystatus"]
 
     static let aliases: [String: String] = [
         "avail": "available", "refer": "referenced", "ratio": "compressratio", "compress": "compression",
@@ -111,6 +126,7 @@ enum PropertyTable {
         case "usedbychildren": return "USEDCHILD"
         case "usedbyrefreservation": return "USEDREFRESERV"
         case "receive_resume_token": return "RESUMETOK"
+        case "encryptionroot": return "ENCROOT"
         default: return name.contains(":") ? name : name.uppercased()
         }
     }
@@ -181,6 +197,7 @@ struct PropertyResolver {
         if case .filesystem = entity {} else if !def.forSnapshots {
             return PropertyValue(value: "-", raw: "-", source: "-", received: "-")
         }
+        if PropertyTable.encryptionProperties.contains(property) { return encryptionValue(property, of: entity) }
         if case .computed = def.kind {
             guard let raw = computed(property, entity) else {
                 return PropertyValue(value: "-", raw: "-", source: "-", received: "-")
@@ -193,7 +210,7 @@ struct PropertyResolver {
         var source: String
         if let v = dataset.local[property] {
             raw = v; source = "local"
-        } else if let v = dataset.received[property] {
+        } else if let v = effectiveReceived(property, of: dataset) {
             raw = v; source = "received"
         } else if def.inheritable, let (ancestor, v) = inheritedValue(property, from: dataset.name) {
             raw = v; source = "inherited from \(ancestor)"
@@ -208,14 +225,45 @@ struct PropertyResolver {
         return PropertyValue(value: display(def, raw, entity), raw: raw, source: source, received: receivedValue)
     }
 
+    /// A received value that no explicit inherit masks.
+    func effectiveReceived(_ property: String, of dataset: Dataset) -> String? {
+        guard let v = dataset.received[property], !(dataset.masked ?? []).contains(property) else { return nil }
+        return v
+    }
+
     /// The nearest ancestor's local or received value.
     func inheritedValue(_ property: String, from fs: String) -> (String, String)? {
         var current = Names.parent(of: fs)
         while let name = current {
-            if let d = state.datasets[name], let v = d.local[property] ?? d.received[property] { return (name, v) }
+            if let d = state.datasets[name], let v = d.local[property] ?? effectiveReceived(property, of: d) { return (name, v) }
             current = Names.parent(of: name)
         }
         return nil
+    }
+
+    /// The encryption properties (reference §A11): values from the dataset's encryption and its root's
+    /// wrapping key, sources as OpenZFS shows them.
+    func encryptionValue(_ property: String, of entity: Entity) -> PropertyValue {
+        let dataset = entity.fs
+        func row(_ value: String, _ source: String) -> PropertyValue {
+            PropertyValue(value: value, raw: value, source: source, received: "-")
+        }
+        guard !legacy, let crypt = dataset.crypt, let wrapping = state.wrapping(of: dataset.name) else {
+            switch property {
+            case "encryption": return row("off", "default")
+            case "keylocation", "keyformat": return row("none", "default")
+            case "pbkdf2iters": return row("0", "default")
+            default: return row("-", "-")
+            }
+        }
+        switch property {
+        case "encryption": return row(crypt.suite, "-")
+        case "keyformat": return row(wrapping.format, "-")
+        case "pbkdf2iters": return wrapping.format == "passphrase" ? row("\(wrapping.iters)", "-") : row("0", "default")
+        case "keylocation": return crypt.root == dataset.name ? row(wrapping.location, "local") : row("none", "default")
+        case "encryptionroot": return row(crypt.root, "-")
+        default: return row(wrapping.loaded ? "available" : "unavailable", "-")
+        }
     }
 
     func userValue(_ property: String, of entity: Entity) -> PropertyValue {
@@ -224,7 +272,7 @@ struct PropertyResolver {
         case .snapshot(_, let s):
             if let v = s.local[property] { return PropertyValue(value: v, raw: v, source: "local", received: s.received[property] ?? "-") }
             if let v = s.received[property] { return PropertyValue(value: v, raw: v, source: "received", received: v) }
-            if let v = dataset.local[property] ?? dataset.received[property] {
+            if let v = dataset.local[property] ?? effectiveReceived(property, of: dataset) {
                 return PropertyValue(value: v, raw: v, source: "inherited from \(dataset.name)", received: "-")
             }
         case .bookmark:
@@ -233,12 +281,14 @@ struct PropertyResolver {
             if let v = dataset.local[property] {
                 return PropertyValue(value: v, raw: v, source: "local", received: dataset.received[property] ?? "-")
             }
-            if let v = dataset.received[property] { return PropertyValue(value: v, raw: v, source: "received", received: v) }
+            if let v = effectiveReceived(property, of: dataset) { return PropertyValue(value: v, raw: v, source: "received", received: v) }
         }
+        let received: String
+        if case .filesystem = entity { received = dataset.received[property] ?? "-" } else { received = "-" }
         if let (ancestor, v) = inheritedValue(property, from: dataset.name) {
-            return PropertyValue(value: v, raw: v, source: "inherited from \(ancestor)", received: "-")
+            return PropertyValue(value: v, raw: v, source: "inherited from \(ancestor)", received: received)
         }
-        return PropertyValue(value: "-", raw: "-", source: "-", received: "-")
+        return PropertyValue(value: "-", raw: "-", source: "-", received: received)
     }
 
     /// Raw values of the read-only properties.
@@ -254,19 +304,25 @@ struct PropertyResolver {
         case ("createtxg", _): return "\(entity.createtxg)"
         case ("used", .filesystem(let d)): return "\(used(d))"
         case ("used", .snapshot(_, let s)): return "\(s.used)"
-        case ("referenced", .filesystem(let d)), ("logicalreferenced", .filesystem(let d)): return "\(d.referenced)"
-        case ("referenced", .snapshot(_, let s)), ("logicalreferenced", .snapshot(_, let s)): return "\(s.referenced)"
-        case ("logicalused", .filesystem(let d)): return "\(used(d))"
-        case ("written", .filesystem(let d)): return "\(d.written)"
-        case ("written", .snapshot(_, let s)): return "\(s.written)"
+        case ("referenced", .filesystem(let d)): return "\(Compression.physical(d.referenced, d.compressRatio))"
+        case ("logicalreferenced", .filesystem(let d)): return "\(d.referenced)"
+        case ("referenced", .snapshot(_, let s)): return "\(Compression.physical(s.referenced, s.compressRatio))"
+        case ("logicalreferenced", .snapshot(_, let s)): return "\(s.referenced)"
+        case ("logicalused", .filesystem(let d)): return "\(used(d, logical: true))"
+        case ("written", .filesystem(let d)): return "\(Compression.physical(d.written, d.compressRatio))"
+        case ("written", .snapshot(_, let s)): return "\(Compression.physical(s.written, s.compressRatio))"
         case ("available", .filesystem(let d)):
             let pool = Names.pool(of: d.name)
             return "\(max(0, (state.pools[pool]?.size ?? 0) - state.allocated(pool: pool)))"
-        case ("compressratio", .filesystem), ("compressratio", .snapshot): return "1.00x"
-        case ("mounted", .filesystem): return "no"
+        case ("compressratio", .filesystem(let d)):
+            return Compression.text(d.compressRatio) + (legacy ? "x" : "")
+        case ("compressratio", .snapshot(_, let s)):
+            return Compression.text(s.compressRatio) + (legacy ? "x" : "")
+        case ("mounted", .filesystem(let d)): return !legacy && d.mounted == true ? "yes" : "no"
         case ("usedbysnapshots", .filesystem(let d)): return "\(d.snapshots.reduce(0) { $0 + $1.used })"
-        case ("usedbydataset", .filesystem(let d)): return "\(d.referenced)"
-        case ("usedbychildren", .filesystem(let d)): return "\(used(d) - d.referenced - d.snapshots.reduce(0) { $0 + $1.used })"
+        case ("usedbydataset", .filesystem(let d)): return "\(Compression.physical(d.referenced, d.compressRatio))"
+        case ("usedbychildren", .filesystem(let d)):
+            return "\(used(d) - Compression.physical(d.referenced, d.compressRatio) - d.snapshots.reduce(0) { $0 + $1.used })"
         case ("usedbyrefreservation", .filesystem): return "0"
         case ("receive_resume_token", .filesystem(let d)):
             return d.partial.map { ResumeToken.encode(ResumeToken.Contents(partial: $0)) } ?? "-"
@@ -276,9 +332,10 @@ struct PropertyResolver {
         }
     }
 
-    func used(_ d: Dataset) -> Int64 {
-        let own = d.referenced + d.snapshots.reduce(0) { $0 + $1.used }
-        return own + state.datasets.values.filter { Names.parent(of: $0.name) == d.name }.reduce(0) { $0 + used($1) }
+    /// Space used by a filesystem, its snapshots and its children: physical, or logical (`logicalused`).
+    func used(_ d: Dataset, logical: Bool = false) -> Int64 {
+        let own = (logical ? d.referenced : Compression.physical(d.referenced, d.compressRatio)) + d.snapshots.reduce(0) { $0 + $1.used }
+        return own + state.datasets.values.filter { Names.parent(of: $0.name) == d.name }.reduce(0) { $0 + used($1, logical: logical) }
     }
 
     /// The human form of a raw value.
@@ -286,7 +343,8 @@ struct PropertyResolver {
         switch def.name {
         case "creation": return Int64(raw).map(Human.creation) ?? raw
         case "guid": return legacy ? (UInt64(raw).map { Human.nicenum($0, bytes: false) } ?? raw) : raw
-        case "createtxg", "userrefs", "compressratio": return raw
+        case "createtxg", "userrefs", "pbkdf2iters": return raw
+        case "compressratio": return legacy ? raw : raw + "x"
         case "quota", "reservation", "refquota", "refreservation":
             return raw == "0" ? "none" : (Int64(raw).map { Human.size($0) } ?? raw)
         default:
@@ -299,8 +357,10 @@ struct PropertyResolver {
 /// Setting and validating properties.
 enum PropertySetter {
     /// Validates `name=value` for `zfs set`/`create -o`/`receive -o`, returning the canonical name and
-    /// the stored value, or the reason (`invalid property 'x'`, `'used' is readonly`, ...).
-    static func validate(_ name: String, _ value: String, legacy: Bool, forSnapshot: Bool) -> Result<(String, String), Failure> {
+    /// the stored value, or the reason (`invalid property 'x'`, `'used' is readonly`, ...). `creating`:
+    /// the set-once properties (`encryption`, `keyformat`, `pbkdf2iters`) may be given.
+    static func validate(_ name: String, _ value: String, legacy: Bool, forSnapshot: Bool,
+                         creating: Bool = false) -> Result<(String, String), Failure> {
         if name.contains(":") {
             guard Names.isValidUserProperty(name) else { return .failure(Failure("invalid property '\(name)'")) }
             guard value.utf8.count < 8192 else { return .failure(Failure("property value too long")) }
@@ -309,6 +369,17 @@ enum PropertySetter {
         guard let canonical = PropertyTable.canonical(name, legacy: legacy), canonical != "name",
               let def = PropertyTable.byName[canonical] else { return .failure(Failure("invalid property '\(name)'")) }
         if forSnapshot { return .failure(Failure("this property can not be modified for snapshots")) }
+        if def.onetime && !creating { return .failure(Failure("'\(canonical)' is readonly")) }
+        if canonical == "pbkdf2iters" {
+            guard let n = Int64(value) else { return .failure(Failure("bad numeric value '\(value)'")) }
+            if n < Int64(Encryption.minimumIterations) {
+                return .failure(Failure("minimum pbkdf2 iterations is \(Encryption.minimumIterations)"))
+            }
+            return .success((canonical, "\(n)"))
+        }
+        if canonical == "keylocation" {
+            return Encryption.validLocation(value, encrypted: false) ? .success((canonical, value)) : .failure(Failure("invalid keylocation"))
+        }
         switch def.kind {
         case .computed: return .failure(Failure("'\(canonical)' is readonly"))
         case .choice(let values):

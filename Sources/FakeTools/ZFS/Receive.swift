@@ -18,6 +18,26 @@ enum ReceiveCommand {
         var lastOnly = false
         var setProps: [String: String] = [:]
         var exclude: Set<String> = []
+        /// `-u`: mount nothing.
+        var noMount = false
+        /// The `-o`/`-x` properties in command-line order, as given and canonical (`zfs_setup_cmdline_props`).
+        var cmdline: [(given: String, name: String, value: String?)] = []
+        /// Key material for `-o keyformat=… -o keylocation=file:///…`, read before taking the lock.
+        var keyMaterial: Result<[UInt8], Failure>?
+    }
+
+    /// What one receive command did so far, across the substreams of a package.
+    final class Run {
+        /// Filesystems whose snapshots `-F` already pruned to the package's.
+        var pruned = Set<String>()
+        /// Filesystems a substream was committed to.
+        var received: [String] = []
+        /// A filesystem was created (the mount step runs, as for a package).
+        var createdNew = false
+        /// The top filesystem of the receive (`top_zfs`).
+        var top: String?
+        /// Raw packages: each filesystem's keylocation as the sender had it (`recv_fix_encryption_hierarchy`).
+        var keylocations: [String: String] = [:]
     }
 
     /// Where a substream lands, decided by the checks.
@@ -28,6 +48,14 @@ enum ReceiveCommand {
         var skip = false
         var baseGUID: UInt64 = 0
         var createParents: [String] = []
+        /// How a non-raw stream creating a filesystem encrypts it.
+        var cryptPlan: CryptPlan?
+        /// The properties the stream's list loses to `-x` of a non-inheritable property (canmount).
+        var dropped: Set<String> = []
+        /// Explicit inherits (`-x`, and `-o` below the top of a package).
+        var inherits: Set<String> = []
+        /// `-o` values set locally (top of the receive only).
+        var local: [String: String] = [:]
     }
 
     static func run(_ ctx: ZContext, _ arguments: [String]) throws {
@@ -45,20 +73,33 @@ enum ReceiveCommand {
         flags.verbose = options.has("v")
         flags.discardPool = options.has("d")
         flags.lastOnly = options.has("e")
+        flags.noMount = options.has("u") && !ctx.legacy
         if flags.discardPool && flags.lastOnly { throw ctx.usage("-d and -e cannot be used together") }
-        for assignment in options.values("o") {
-            guard let eq = assignment.firstIndex(of: "=") else { throw ctx.usage("missing '=' for property=value argument") }
-            switch PropertySetter.validate(String(assignment[..<eq]), String(assignment[assignment.index(after: eq)...]),
-                                           legacy: false, forSnapshot: false) {
-            case .success(let (p, v)): flags.setProps[p] = v
-            case .failure(let reason): throw Failure("cannot receive: \(reason.message)")
+        for (flag, argument) in options.list where flag == "o" || flag == "x" {
+            let assignment = argument ?? ""
+            if flag == "o" {
+                guard let eq = assignment.firstIndex(of: "=") else { throw ctx.usage("missing '=' for property=value argument") }
+                let given = String(assignment[..<eq])
+                switch PropertySetter.validate(given, String(assignment[assignment.index(after: eq)...]),
+                                               legacy: false, forSnapshot: false, creating: true) {
+                case .success(let (p, v)):
+                    flags.setProps[p] = v
+                    flags.cmdline.append((given, p, v))
+                case .failure(let reason): throw Failure("cannot receive: \(reason.message)")
+                }
+            } else {
+                guard assignment.contains(":") ? Names.isValidUserProperty(assignment)
+                        : PropertyTable.canonical(assignment, legacy: false) != nil else {
+                    throw Failure("cannot receive: invalid property '\(assignment)'")
+                }
+                let canonical = PropertyTable.canonical(assignment, legacy: false) ?? assignment
+                flags.exclude.insert(canonical)
+                flags.cmdline.append((assignment, canonical, nil))
             }
         }
-        for name in options.values("x") {
-            guard name.contains(":") ? Names.isValidUserProperty(name) : PropertyTable.canonical(name, legacy: false) != nil else {
-                throw Failure("cannot receive: invalid property '\(name)'")
-            }
-            flags.exclude.insert(PropertyTable.canonical(name, legacy: false) ?? name)
+        let crypto = flags.setProps.filter { PropertyTable.encryptionProperties.contains($0.key) }
+        if let source = CryptPlan.keySource(crypto), source.location != "prompt" {
+            flags.keyMaterial = Encryption.material(location: source.location, format: source.format, dataset: nil, newKey: true)
         }
         if let rule = ctx.fault("recv-fail"), (rule.parameter("at") ?? "start") == "start" {
             throw Failure(rule.parameter("message") ?? "cannot receive: Input/output error", code: Int32(rule.intParameter("exit") ?? 1))
@@ -75,16 +116,18 @@ enum ReceiveCommand {
         }
         let (firstLine, complete) = reader.readLine()
         guard complete else { throw Failure("cannot receive: failed to read from stream") }
+        let run = Run()
+        var package: PackageHeader?
         if !isPackage {
             guard let begin = parseBegin(firstLine) else { throw Failure("cannot receive: invalid stream (bad magic number)") }
-            try receiveOne(ctx, flags, begin: begin, beginBytes: firstLine.count, reader: reader, target: target, package: nil)
+            try receiveOne(ctx, flags, begin: begin, beginBytes: firstLine.count, reader: reader, target: target, package: nil, run: run)
         } else {
             guard let json = JSONLine.decode(firstLine.dropFirst(StreamFormat.packageMagic.utf8.count)),
-                  let package = PackageHeader(json: json) else {
+                  let header = PackageHeader(json: json) else {
                 throw Failure("cannot receive: invalid stream (bad magic number)")
             }
+            package = header
             if target.contains("@") { throw Failure("cannot receive: cannot specify snapshot name for multi-snapshot stream") }
-            var pruned = Set<String>()
             while true {
                 let (line, complete) = reader.readLine()
                 if complete && line == Data((StreamFormat.packageEnd + "\n").utf8) { break }
@@ -92,7 +135,18 @@ enum ReceiveCommand {
                     throw Failure("cannot receive: \(ctx.legacy ? "invalid backup stream" : "incomplete stream")")
                 }
                 try receiveOne(ctx, flags, begin: begin, beginBytes: line.count, reader: reader, target: target,
-                               package: package, pruned: &pruned)
+                               package: header, run: run)
+            }
+        }
+        if !ctx.legacy && !flags.dryRun && !run.received.isEmpty {
+            try ctx.store.mutate { state in
+                if let package, package.raw, package.recursive { fixEncryptionHierarchy(&state, package: package, run: run) }
+                // The mount step (`zfs_receive`): a new filesystem, or a package's filesystems.
+                if !flags.noMount && (run.createdNew || package != nil) {
+                    for fs in run.received where state.datasets[fs]?.mounted != true {
+                        Mounts.mountNew(&state, fs, legacy: false)
+                    }
+                }
             }
         }
         if let rule = ctx.fault("recv-fail"), rule.parameter("at") == "end" {
@@ -132,19 +186,15 @@ enum ReceiveCommand {
     }
 
     static func receiveOne(_ ctx: ZContext, _ flags: Flags, begin: StreamBegin, beginBytes: Int, reader: StreamReader,
-                           target: String, package: PackageHeader?) throws {
-        var pruned = Set<String>()
-        try receiveOne(ctx, flags, begin: begin, beginBytes: beginBytes, reader: reader, target: target, package: package, pruned: &pruned)
-    }
-
-    static func receiveOne(_ ctx: ZContext, _ flags: Flags, begin: StreamBegin, beginBytes: Int, reader: StreamReader,
-                           target: String, package: PackageHeader?, pruned: inout Set<String>) throws {
+                           target: String, package: PackageHeader?, run: Run) throws {
         let started = Date()
         let (fs, snap) = mapName(begin, target: target, flags: flags, package: package)
+        if run.top == nil { run.top = fs }
         let prefix = self.prefix(begin)
         let pid = getpid()
         let landing = try ctx.store.mutate { state -> Landing in
-            let landing = try check(ctx, state: state, flags: flags, begin: begin, fs: fs, snap: snap, prefix: prefix)
+            let landing = try check(ctx, state: state, flags: flags, begin: begin, fs: fs, snap: snap, prefix: prefix,
+                                    isTop: run.top == fs, recursive: package?.recursive ?? false, withProps: begin.props != nil)
             if !landing.skip && !flags.dryRun {
                 if landing.exists { state.datasets[fs]!.receiver = pid } else { state.pendingCreates[fs] = pid }
             }
@@ -195,7 +245,7 @@ enum ReceiveCommand {
             var committed = state
             do {
                 try settle(ctx, &committed, flags: flags, begin: begin, landing: landing, prefix: prefix, package: package,
-                           pruned: &pruned, outcome: outcome, got: got)
+                           run: run, outcome: outcome, got: got)
                 state = committed
                 return nil
             } catch let failure as Failure {
@@ -216,10 +266,10 @@ enum ReceiveCommand {
 
     /// Commits a verified substream, or turns a failed one into its error (saving `-s` state first).
     static func settle(_ ctx: ZContext, _ state: inout HostState, flags: Flags, begin: StreamBegin, landing: Landing,
-                       prefix: String, package: PackageHeader?, pruned: inout Set<String>, outcome: String, got: Int64) throws {
+                       prefix: String, package: PackageHeader?, run: Run, outcome: String, got: Int64) throws {
             switch outcome {
             case "ok":
-                try commit(ctx, &state, flags: flags, begin: begin, landing: landing, prefix: prefix, package: package, pruned: &pruned)
+                try commit(ctx, &state, flags: flags, begin: begin, landing: landing, prefix: prefix, package: package, run: run)
             case "enospc":
                 throw Failure("\(prefix): out of space")
             default:
@@ -237,10 +287,14 @@ enum ReceiveCommand {
             }
     }
 
-    /// The destination checks, in OpenZFS's order (reference §A9).
+    /// The destination checks, in OpenZFS's order (reference §A9, §A13): libzfs's own checks of the
+    /// destination, the `-o`/`-x` properties, then the kernel's (stream features, keys, resume state,
+    /// target snapshot, base, modifications).
     static func check(_ ctx: ZContext, state: HostState, flags: Flags, begin: StreamBegin, fs: String, snap: String,
-                      prefix: String) throws -> Landing {
+                      prefix: String, isTop: Bool, recursive: Bool, withProps: Bool) throws -> Landing {
         let resuming = begin.resumeOffset > 0
+        let wantsNewFS = !begin.isIncremental && !resuming
+        let raw = begin.isRaw && !ctx.legacy
         var landing = Landing(fs: fs, snap: snap, exists: state.datasets[fs] != nil)
         // Existing-destination checks.
         if !landing.exists {
@@ -261,15 +315,50 @@ enum ReceiveCommand {
             if parent == nil, state.pools[fs] == nil {
                 throw Failure("\(ctx.openError(fs))\n\(prefix): unable to restore to destination")
             }
+        } else if !ctx.legacy || wantsNewFS {
+            let d = state.datasets[fs]!
+            if wantsNewFS {
+                if !flags.force { throw Failure("\(prefix): destination '\(fs)' exists\nmust specify -F to overwrite it") }
+                if let first = d.snapshots.first {
+                    throw Failure("\(prefix): destination has snapshots (eg. \(fs)@\(first.name))\nmust destroy them to overwrite it")
+                }
+            }
+            if !ctx.legacy {
+                let encrypted = d.crypt != nil
+                if !wantsNewFS && !encrypted && raw {
+                    throw Failure("\(prefix): cannot perform raw receive on top of existing unencrypted dataset")
+                }
+                if wantsNewFS && flags.force && (encrypted || raw) {
+                    throw Failure("\(prefix): zfs receive -F cannot be used to destroy an encrypted filesystem or overwrite an "
+                        + "unencrypted one with an encrypted one")
+                }
+            }
+        }
+        if !ctx.legacy { try cmdlineProperties(state: state, flags: flags, begin: begin, landing: &landing, prefix: prefix, isTop: isTop,
+                                               recursive: recursive, withProps: withProps, wantsNewFS: wantsNewFS) }
+        // The kernel: stream features the pool must have.
+        if !ctx.legacy, let pool = state.pools[Names.pool(of: fs)] {
+            var needed: [String] = []
+            if begin.flags.contains("raw") { needed.append("encryption") }
+            if begin.flags.contains("embed") { needed.append("embedded_data") }
+            if begin.flags.contains("largeblock") { needed.append("large_blocks") }
+            if !Set(begin.flags).isDisjoint(with: ["raw", "compressed", "embed"]) { needed.append("lz4_compress") }
+            if needed.contains(where: { (pool.features[$0] ?? "disabled") == "disabled" }) {
+                throw Failure("\(prefix): pool must be upgraded to receive this stream.")
+            }
+        }
+        let embedded = begin.flags.contains("embed")
+        guard landing.exists else {
             if let pid = state.pendingCreates[fs], processAlive(pid) { throw Failure("\(prefix): dataset is busy") }
+            if !ctx.legacy && !raw {
+                landing.cryptPlan = try newFilesystemCrypt(state, flags: flags, fs: fs, prefix: prefix, isTop: isTop,
+                                                           withProps: withProps, embedded: embedded)
+            }
             return landing
         }
         let d = state.datasets[fs]!
-        if !begin.isIncremental && !resuming {
-            if !flags.force { throw Failure("\(prefix): destination '\(fs)' exists\nmust specify -F to overwrite it") }
-            if let first = d.snapshots.first {
-                throw Failure("\(prefix): destination has snapshots (eg. \(fs)@\(first.name))\nmust destroy them to overwrite it")
-            }
+        if !ctx.legacy && !raw && d.crypt != nil && !state.keyAvailable(fs) {
+            throw Failure("\(prefix): inherited key must be loaded")
         }
         if let pid = d.receiver, processAlive(pid) { throw Failure("\(prefix): dataset is busy") }
         // Partial state.
@@ -292,7 +381,15 @@ enum ReceiveCommand {
             if existing.guid == begin.toguid { landing.skip = true; return landing }
             throw Failure("cannot restore to \(fs)@\(snap): destination already exists")
         }
+        if wantsNewFS && !ctx.legacy && !raw {
+            // `-F` over an existing filesystem: the same encryption checks as for a new one.
+            landing.cryptPlan = try newFilesystemCrypt(state, flags: flags, fs: fs, prefix: prefix, isTop: isTop,
+                                                       withProps: withProps, embedded: embedded)
+        }
         guard begin.isIncremental else { return landing }
+        if !ctx.legacy && !raw && d.crypt != nil && embedded {
+            throw Failure("\(prefix): incompatible embedded data stream feature with encrypted receive.")
+        }
         // Base snapshot, then modifications since it.
         guard let baseIndex = d.snapshots.firstIndex(where: { $0.guid == begin.fromguid }) else {
             throw Failure("\(prefix): most recent snapshot of \(fs) does not\nmatch incremental source")
@@ -306,18 +403,79 @@ enum ReceiveCommand {
         } else if newer.contains(where: { !$0.holds.isEmpty || $0.senders.contains(where: processAlive) }) {
             throw Failure("\(prefix): dataset is busy")
         }
+        // A raw stream's key must be the one the destination has (checked as the stream starts).
+        if raw, let crypt = d.crypt, let streamCrypt = begin.crypt, streamCrypt.keyGUID != crypt.keyGUID {
+            throw Failure("\(prefix): encryption key does not match existing key")
+        }
         return landing
+    }
+
+    /// `zfs_setup_cmdline_props`: what `-o` and `-x` do to this filesystem, and their refusals.
+    static func cmdlineProperties(state: HostState, flags: Flags, begin: StreamBegin, landing: inout Landing, prefix: String,
+                                  isTop: Bool, recursive: Bool, withProps: Bool, wantsNewFS: Bool) throws {
+        let raw = begin.isRaw
+        let d = state.datasets[landing.fs]
+        for (given, name, value) in flags.cmdline {
+            let crypto = ["encryption", "keyformat", "pbkdf2iters"].contains(name)
+            if crypto && raw {
+                throw Failure("\(prefix): encryption property '\(given)' cannot be set or excluded for raw streams.")
+            }
+            if crypto && !wantsNewFS && recursive && !raw { continue }
+            if crypto && !wantsNewFS && value != nil {
+                throw Failure("\(prefix): encryption property '\(given)' cannot be set for incremental streams.")
+            }
+            if PropertyTable.encryptionProperties.contains(name) { continue }
+            if value == nil {
+                // -x: an explicit inherit, unless the property is set locally; a property that cannot be
+                // inherited (canmount) is dropped from the stream's list instead.
+                if d?.local[name] != nil { continue }
+                if !name.contains(":"), PropertyTable.byName[name]?.inheritable == false {
+                    landing.dropped.insert(name)
+                } else {
+                    landing.inherits.insert(name)
+                }
+            } else if isTop {
+                landing.local[name] = value
+            } else {
+                landing.inherits.insert(name)
+            }
+        }
+        _ = withProps
+    }
+
+    /// How a non-raw stream encrypts the filesystem it creates: `zfs_crypto_create` with the `-o`
+    /// properties (top of the receive only), a properties stream's implied `encryption=off` (unless
+    /// `-o`/`-x encryption`), then the kernel's checks (an inherited key must be loaded; no embedded data
+    /// into an encrypted filesystem).
+    static func newFilesystemCrypt(_ state: HostState, flags: Flags, fs: String, prefix: String, isTop: Bool,
+                                   withProps: Bool, embedded: Bool) throws -> CryptPlan {
+        var props = isTop ? flags.setProps.filter { PropertyTable.encryptionProperties.contains($0.key) } : [:]
+        let impliedOff = withProps && !flags.cmdline.contains { $0.name == "encryption" }
+        if impliedOff && props.isEmpty { return .off }
+        if impliedOff { props["encryption"] = "off" }
+        let plan: CryptPlan
+        switch CryptPlan.decide(state: state, parent: Names.parent(of: fs), props: props, stdinAvailable: false,
+                                material: flags.keyMaterial) {
+        case .success(let decided): plan = decided
+        case .failure(.reason(let reason)): throw Failure("\(prefix): \(reason)")
+        case .failure(.keyNotLoaded): throw Failure("\(prefix): inherited key must be loaded")
+        }
+        if case .off = plan {} else if embedded {
+            throw Failure("\(prefix): incompatible embedded data stream feature with encrypted receive.")
+        }
+        return plan
     }
 
     /// Applies a verified substream.
     static func commit(_ ctx: ZContext, _ state: inout HostState, flags: Flags, begin: StreamBegin, landing: Landing,
-                       prefix: String, package: PackageHeader?, pruned: inout Set<String>) throws {
+                       prefix: String, package: PackageHeader?, run: Run) throws {
         let fs = landing.fs
         let pool = Names.pool(of: fs)
         guard state.pools[pool] != nil else { throw Failure("\(prefix): dataset does not exist") }
         var d = state.datasets[fs]
-        // Space: the filesystem's referenced data becomes the stream's.
-        let growth = begin.referenced - (d?.referenced ?? 0)
+        // Space: the filesystem's referenced data becomes the stream's (as stored: compressed).
+        let growth = Compression.physical(begin.referenced, begin.compressRatio)
+            - (d.map { Compression.physical($0.referenced, $0.compressRatio) } ?? 0)
         if growth > 0 && state.allocated(pool: pool) + growth > state.pools[pool]!.size {
             if var existing = d, existing.partial?.createdByReceive == true {
                 existing.partial = nil
@@ -326,19 +484,41 @@ enum ReceiveCommand {
             throw Failure("\(prefix): out of space")
         }
         let txg = state.nextTxg(pool: pool)
+        var created = false
         if d == nil {
             for parent in landing.createParents where state.datasets[parent] == nil {
-                state.datasets[parent] = Dataset(name: parent, guid: GUID.make(), createtxg: txg, creation: state.now())
+                var made = Dataset(name: parent, guid: GUID.make(), createtxg: txg, creation: state.now())
+                if !ctx.legacy, case .success(let plan) = CryptPlan.decide(state: state, parent: Names.parent(of: parent), props: [:],
+                                                                           stdinAvailable: false, material: nil) {
+                    plan.apply(to: &made)
+                }
+                state.datasets[parent] = made
+                Mounts.mountNew(&state, parent, legacy: ctx.legacy)
             }
             d = Dataset(name: fs, guid: GUID.make(), createtxg: txg, creation: state.now())
+            created = true
         }
         var dataset = d!
+        let wantsNewFS = !begin.isIncremental && begin.resumeOffset == 0
+        if !ctx.legacy && wantsNewFS {
+            applyStreamEncryption(&dataset, begin: begin, plan: landing.cryptPlan)
+            // `-F` over an existing filesystem unmounts it first; the mount step mounts it again.
+            dataset.mounted = nil
+        }
+        if !ctx.legacy, begin.isRaw, let streamCrypt = begin.crypt, dataset.crypt?.root == fs, var wrapping = dataset.wrapping {
+            // A raw stream brings the sender's current wrapping of the key.
+            wrapping.format = streamCrypt.format
+            wrapping.iters = streamCrypt.iters
+            wrapping.salt = streamCrypt.salt
+            wrapping.secret = streamCrypt.secret
+            dataset.wrapping = wrapping
+        }
         if begin.isIncremental {
             if flags.force {
-                if let package, let sourceSnaps = package.fss[Names.split(begin.toname).0], !pruned.contains(fs) {
+                if let package, let sourceSnaps = package.fss[Names.split(begin.toname).0], !run.pruned.contains(fs) {
                     let keep = Set(sourceSnaps.values)
                     dataset.snapshots.removeAll { !keep.contains($0.guid) && $0.holds.isEmpty && $0.guid != landing.baseGUID }
-                    pruned.insert(fs)
+                    run.pruned.insert(fs)
                 }
                 if let baseIndex = dataset.snapshots.firstIndex(where: { $0.guid == landing.baseGUID }) {
                     let newer = dataset.snapshots[(baseIndex + 1)...]
@@ -355,20 +535,81 @@ enum ReceiveCommand {
         var snapshot = Snapshot(name: landing.snap, guid: begin.toguid, createtxg: txg, creation: begin.creation,
                                 referenced: begin.referenced, written: begin.isIncremental ? begin.written : begin.referenced)
         snapshot.used = 0
+        snapshot.compressRatio = begin.compressRatio
         dataset.snapshots.append(snapshot)
         dataset.referenced = begin.referenced
+        dataset.compressRatio = begin.compressRatio
         dataset.written = 0
         dataset.modified = false
         dataset.inconsistent = false
         dataset.partial = nil
         dataset.receiver = nil
         dataset.lastWriteTxg = txg
-        if let props = begin.props {
-            dataset.received = props.filter { !flags.exclude.contains($0.key) }
+        if ctx.legacy {
+            if let props = begin.props { dataset.received = props.filter { !flags.exclude.contains($0.key) } }
+            for p in flags.exclude { dataset.received[p] = nil }
+            for (p, v) in flags.setProps { dataset.local[p] = v }
+        } else {
+            if var props = begin.props {
+                // A raw package's keylocation goes to the encryption roots afterwards; canmount under -x is dropped.
+                if let location = props.removeValue(forKey: "keylocation"), package?.raw == true { run.keylocations[fs] = location }
+                for p in landing.dropped { props[p] = nil }
+                dataset.received = props
+            }
+            var masked = Set(dataset.masked ?? [])
+            for p in landing.inherits {
+                masked.insert(p)
+                dataset.local[p] = nil
+            }
+            for (p, v) in landing.local {
+                dataset.local[p] = v
+                masked.remove(p)
+            }
+            dataset.masked = masked.isEmpty ? nil : masked.sorted()
+            if run.top == fs, let location = flags.setProps["keylocation"], dataset.crypt?.root == fs, location != "none" {
+                dataset.wrapping?.location = location
+            }
         }
-        for p in flags.exclude { dataset.received[p] = nil }
-        for (p, v) in flags.setProps { dataset.local[p] = v }
         state.datasets[fs] = dataset
+        if !run.received.contains(fs) { run.received.append(fs) }
+        if created || begin.resumeOffset > 0 && d?.partial?.createdByReceive == true { run.createdNew = true }
+    }
+
+    /// The encryption of a filesystem a full stream creates: a raw stream makes it an encryption root with
+    /// the sender's key (not loaded, keylocation prompt); otherwise as the checks decided.
+    static func applyStreamEncryption(_ dataset: inout Dataset, begin: StreamBegin, plan: CryptPlan?) {
+        if begin.isRaw, let streamCrypt = begin.crypt {
+            dataset.crypt = DatasetCrypt(suite: streamCrypt.suite, root: dataset.name, keyGUID: streamCrypt.keyGUID)
+            dataset.wrapping = WrappingKey(format: streamCrypt.format, location: "prompt", iters: streamCrypt.iters,
+                                           salt: streamCrypt.salt, secret: streamCrypt.secret, loaded: false)
+        } else if let plan {
+            plan.apply(to: &dataset)
+        }
+    }
+
+    /// `recv_fix_encryption_hierarchy` after a raw `-R` package: the sender's encryption roots become
+    /// roots again with the sender's keylocation; the others (but the top) inherit their parent's key.
+    static func fixEncryptionHierarchy(_ state: inout HostState, package: PackageHeader, run: Run) {
+        let senderRoots = Set(package.encroots)
+        for fs in run.received.sorted(by: Ordering.names) {
+            guard let crypt = state.datasets[fs]?.crypt else { continue }
+            let top = package.topfs
+            let sourceName = top + fs.dropFirst((run.top ?? fs).count)
+            if senderRoots.contains(sourceName) {
+                if crypt.root != fs, let wrapping = state.wrapping(of: fs) {
+                    for name in [fs] + state.descendants(of: fs) where state.datasets[name]?.crypt?.root == crypt.root {
+                        state.datasets[name]!.crypt!.root = fs
+                    }
+                    state.datasets[fs]!.wrapping = wrapping
+                }
+                if let location = run.keylocations[fs] { state.datasets[fs]!.wrapping?.location = location }
+            } else if crypt.root == fs, fs != run.top, let parent = Names.parent(of: fs), let parentCrypt = state.datasets[parent]?.crypt {
+                for name in [fs] + state.descendants(of: fs) where state.datasets[name]?.crypt?.root == fs {
+                    state.datasets[name]!.crypt!.root = parentCrypt.root
+                }
+                state.datasets[fs]!.wrapping = nil
+            }
+        }
     }
 
     /// Saves `-s` state and returns the resume token.
@@ -380,6 +621,7 @@ enum ReceiveCommand {
             let txg = state.nextTxg(pool: pool)
             var d = Dataset(name: fs, guid: GUID.make(), createtxg: txg, creation: state.now())
             d.inconsistent = true
+            applyStreamEncryption(&d, begin: begin, plan: landing.cryptPlan)
             state.datasets[fs] = d
             created = true
         } else if let existing = state.datasets[fs]!.partial {
@@ -389,7 +631,8 @@ enum ReceiveCommand {
             toname: begin.toname, toguid: begin.toguid, fromguid: begin.fromguid, fromname: begin.fromname,
             kind: begin.kind, bytes: bytes, payloadLength: begin.payloadLength, creation: begin.creation,
             referenced: begin.referenced, written: begin.written, props: begin.props ?? [:],
-            snapshotName: landing.snap, createdByReceive: created)
+            snapshotName: landing.snap, createdByReceive: created, flags: begin.flags.isEmpty ? nil : begin.flags,
+            compressRatio: begin.compressRatio, crypt: begin.crypt)
         state.datasets[fs]!.partial = partial
         return ResumeToken.encode(ResumeToken.Contents(partial: partial))
     }

@@ -10,6 +10,8 @@ enum ResumeToken {
         var bytes: Int64
         var object: Int64 = 0
         var offset: Int64 = 0
+        /// The stream's features, as the token names them: `largeblockok`, `embedok`, `compressok`, `rawok`.
+        var flags: [String] = []
 
         init(fromguid: UInt64, toguid: UInt64, toname: String, bytes: Int64) {
             self.fromguid = fromguid; self.toguid = toguid; self.toname = toname; self.bytes = bytes
@@ -19,12 +21,20 @@ enum ResumeToken {
             self.init(fromguid: partial.fromguid, toguid: partial.toguid, toname: partial.toname, bytes: partial.bytes)
             object = partial.bytes > 0 ? 128 + partial.bytes / 131072 : 0
             offset = partial.bytes % 131072
+            flags = ResumeToken.tokenFlags(partial.flags ?? [])
         }
     }
 
+    /// Stream flags → token flags, in the order OpenZFS adds them.
+    static func tokenFlags(_ streamFlags: [String]) -> [String] {
+        [("largeblock", "largeblockok"), ("embed", "embedok"), ("compressed", "compressok"), ("raw", "rawok")]
+            .filter { streamFlags.contains($0.0) }.map(\.1)
+    }
+
     static func encode(_ c: Contents) -> String {
-        let object: [String: Any] = ["fromguid": "\(c.fromguid)", "toguid": "\(c.toguid)", "toname": c.toname,
+        var object: [String: Any] = ["fromguid": "\(c.fromguid)", "toguid": "\(c.toguid)", "toname": c.toname,
                                      "bytes": c.bytes, "object": c.object, "offset": c.offset]
+        if !c.flags.isEmpty { object["flags"] = c.flags }
         let json = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
         let hex = json.map { String(format: "%02x", $0) }.joined()
         return "1-\(String(crc32(json), radix: 16))-\(String(json.count, radix: 16))-\(hex)"
@@ -59,6 +69,7 @@ enum ResumeToken {
                          toname: toname, bytes: JSONLine.int(object["bytes"]) ?? 0)
         c.object = JSONLine.int(object["object"]) ?? 0
         c.offset = JSONLine.int(object["offset"]) ?? 0
+        c.flags = object["flags"] as? [String] ?? []
         return .success(c)
     }
 
@@ -71,7 +82,7 @@ enum ResumeToken {
         text += "\tbytes = 0x\(String(c.bytes, radix: 16))\n"
         text += "\ttoguid = 0x\(String(c.toguid, radix: 16))\n"
         text += "\ttoname = \(c.toname)\n"
-        text += "\tembedok\n\tcompressok\n"
+        for flag in c.flags { text += "\t\(flag)\n" }
         return text
     }
 

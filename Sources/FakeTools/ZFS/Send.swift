@@ -11,6 +11,12 @@ struct SendItem {
     var fromBookmark: Bookmark?
     var payloadLength: Int64
     var props: [String: String]?
+    /// The stream's feature flags (`raw`, `compressed`, `largeblock`, `embed`).
+    var flags: [String] = []
+    /// What a raw stream carries of the dataset's key.
+    var crypt: StreamCrypt?
+    /// A non-raw send of an encrypted dataset whose key is not loaded (fails when it starts).
+    var keyMissing = false
 
     var toname: String { "\(fs)@\(snapshot.name)" }
     var fromguid: UInt64 { from?.guid ?? fromBookmark?.guid ?? 0 }
@@ -24,6 +30,9 @@ struct SendItem {
         b.fromname = from.map { "\(fs)@\($0.name)" } ?? ""
         b.resumeOffset = resumeOffset
         b.props = props
+        b.flags = flags
+        b.compressRatio = snapshot.compressRatio
+        b.crypt = crypt
         return b
     }
 }
@@ -149,16 +158,14 @@ enum SendCommand {
             fromName = f
         }
         let scale = self.scale(state)
-        let withProps = options.has("R") || options.has("p")
-        func props(_ d: Dataset) -> [String: String]? { withProps ? d.received.merging(d.local) { $1 } : nil }
+        let features = StreamFeatures(options, legacy: ctx.legacy)
+        let withProps = options.has("R") || options.has("p") || options.has("b")
+        func props(_ d: Dataset) -> [String: String]? {
+            guard withProps else { return nil }
+            return sentProperties(d, state: state, raw: features.raw, receivedOnly: options.has("b"))
+        }
         func payload(_ d: Dataset, _ from: UInt64?, _ to: Snapshot) -> Int64 {
-            let bytes: Int64
-            if let from {
-                bytes = d.snapshots.filter { $0.createtxg > from && $0.createtxg <= to.createtxg }.reduce(0) { $0 + $1.written }
-            } else {
-                bytes = to.referenced
-            }
-            return Int64((Double(bytes) * scale).rounded())
+            payloadBytes(d, from: from, to: to, scale: scale, compressed: features.compressed)
         }
         /// Items for one filesystem: from `from` (exclusive) to `to`, every snapshot or just the end.
         func items(_ d: Dataset, from: Snapshot?, bookmark: Bookmark?, to: Snapshot, all: Bool) -> [SendItem] {
@@ -170,8 +177,10 @@ enum SendCommand {
             var previousBookmark = bookmark
             for s in chain {
                 let base = previous?.createtxg ?? previousBookmark?.createtxg
-                result.append(SendItem(fs: d.name, snapshot: s, from: previous, fromBookmark: previousBookmark,
-                                       payloadLength: payload(d, base, s), props: props(d)))
+                var item = SendItem(fs: d.name, snapshot: s, from: previous, fromBookmark: previousBookmark,
+                                    payloadLength: payload(d, base, s), props: props(d))
+                features.apply(to: &item, state: state)
+                result.append(item)
                 previous = s
                 previousBookmark = nil
             }
@@ -202,12 +211,23 @@ enum SendCommand {
             }
         }
         let all = incrementalFlag == "I"
+        // Sends with properties (and -R) refuse encrypted datasets without -w (`send_iterate_fs`).
+        if !ctx.legacy && !features.raw && (withProps || options.has("h")) {
+            let covered = options.has("R") ? [fs] + state.descendants(of: fs) : [fs]
+            if let encrypted = covered.first(where: { state.datasets[$0]?.crypt != nil
+                && state.datasets[$0]!.snapshots.contains { $0.name == snapName } }) {
+                throw Failure("cannot send \(target): encrypted dataset \(encrypted) may not be sent with properties without the raw flag\n"
+                    + "warning: cannot send '\(target)': backup failed")
+            }
+        }
         if options.has("R") {
             var result: [SendItem] = []
             var fss: [String: [String: UInt64]] = [:]
+            var encroots: [String] = []
             for name in [fs] + state.descendants(of: fs) {
                 let d = state.datasets[name]!
                 guard let childTo = d.snapshots.first(where: { $0.name == snapName }) else { continue }
+                if state.isEncryptionRoot(name) { encroots.append(name) }
                 fss[name] = Dictionary(d.snapshots.filter { $0.createtxg <= childTo.createtxg }.map { ($0.name, $0.guid) }) { a, _ in a }
                 let childFrom = from.flatMap { f in d.snapshots.first { $0.name == f.name && $0.createtxg < childTo.createtxg } }
                 if childFrom == nil {
@@ -216,15 +236,43 @@ enum SendCommand {
                     result += items(d, from: childFrom, bookmark: nil, to: childTo, all: all)
                 }
             }
-            let header = PackageHeader(topfs: fs, fromsnap: from?.name ?? "", tosnap: snapName!, recursive: true, fss: fss)
+            var header = PackageHeader(topfs: fs, fromsnap: from?.name ?? "", tosnap: snapName!, recursive: true, fss: fss)
+            header.raw = features.raw
+            header.encroots = encroots
             return (result, header)
         }
         let list = items(dataset, from: from, bookmark: fromBookmark, to: to, all: from != nil ? all : false)
         if all {
             let snaps = Dictionary(dataset.snapshots.map { ($0.name, $0.guid) }) { a, _ in a }
-            return (list, PackageHeader(topfs: fs, fromsnap: from?.name ?? "", tosnap: snapName!, recursive: false, fss: [fs: snaps]))
+            var header = PackageHeader(topfs: fs, fromsnap: from?.name ?? "", tosnap: snapName!, recursive: false, fss: [fs: snaps])
+            header.raw = features.raw
+            header.encroots = state.isEncryptionRoot(fs) ? [fs] : []
+            return (list, header)
         }
         return (list, nil)
+    }
+
+    /// What a send with properties carries of a dataset (`send_iterate_prop`): every settable property
+    /// set locally or received (the effective one; a masked received value is not sent), with `-b` only
+    /// received ones; a raw send adds an encryption root's keylocation.
+    static func sentProperties(_ d: Dataset, state: HostState, raw: Bool, receivedOnly: Bool) -> [String: String] {
+        let masked = Set(d.masked ?? [])
+        var result = d.received.filter { !masked.contains($0.key) }
+        if !receivedOnly { result.merge(d.local) { $1 } }
+        if raw, !receivedOnly, state.isEncryptionRoot(d.name), let wrapping = d.wrapping { result["keylocation"] = wrapping.location }
+        return result
+    }
+
+    /// Payload bytes of a full (`from` nil) or incremental send: logical, or with -c/-w the compressed
+    /// (physical) bytes, times the scale.
+    static func payloadBytes(_ d: Dataset, from: UInt64?, to: Snapshot, scale: Double, compressed: Bool) -> Int64 {
+        func bytes(_ logical: Int64, _ ratio: Double?) -> Int64 {
+            let scaled = Int64((Double(logical) * scale).rounded())
+            return compressed ? Compression.physical(scaled, ratio) : scaled
+        }
+        guard let from else { return bytes(to.referenced, to.compressRatio) }
+        return d.snapshots.filter { $0.createtxg > from && $0.createtxg <= to.createtxg }
+            .reduce(0) { $0 + bytes($1.written, $1.compressRatio) }
     }
 
     static func register(_ state: inout HostState, _ item: SendItem, pid: Int32, adding: Bool) {
@@ -260,7 +308,8 @@ enum SendCommand {
     }
 
     /// Writes the stream (or, with -n, only the estimates).
-    static func stream(_ ctx: ZContext, _ options: Options, items: [SendItem], package: PackageHeader?, resumeOffset: Int64) throws {
+    static func stream(_ ctx: ZContext, _ options: Options, items: [SendItem], package: PackageHeader?, resumeOffset: Int64,
+                       resumed: Bool = false) throws {
         let verbose = !ctx.legacy && (options.has("v") || options.has("P"))
         let parsable = options.has("P")
         if options.has("n") {
@@ -292,6 +341,10 @@ enum SendCommand {
                         Out.err(parsable ? "\(clock)\t\(bytes)\t\(item.toname)\n"
                             : "\(clock)   \(Human.size(bytes, bytes: false).leftPad(5))   \(item.toname)\n")
                     }
+                }
+                if item.keyMissing {
+                    let reason = package != nil || resumed ? "source key must be loaded" : "dataset key must be loaded"
+                    throw Failure("warning: cannot send '\(item.toname)': \(reason)", code: resumed ? 255 : 1)
                 }
                 try sendOne(item, writer: writer, resumeOffset: item.toname == items.first?.toname ? resumeOffset : 0)
             }
@@ -382,16 +435,57 @@ enum SendCommand {
             }
             let scale = self.scale(state)
             let base = from?.createtxg ?? d.bookmarks.first { $0.guid == contents.fromguid }?.createtxg
-            let bytes = base.map { b in d.snapshots.filter { $0.createtxg > b && $0.createtxg <= to.createtxg }.reduce(0) { $0 + $1.written } }
-                ?? to.referenced
-            var item = SendItem(fs: fs, snapshot: to, from: from, payloadLength: Int64((Double(bytes) * scale).rounded()), props: nil)
+            let features = StreamFeatures(token: contents.flags, options: options)
+            var item = SendItem(fs: fs, snapshot: to, from: from,
+                                payloadLength: payloadBytes(d, from: base, to: to, scale: scale, compressed: features.compressed), props: nil)
             if from == nil && contents.fromguid != 0 {
                 item.fromBookmark = d.bookmarks.first { $0.guid == contents.fromguid }
             }
+            features.apply(to: &item, state: state)
             if !dryRun { register(&state, item, pid: getpid(), adding: true) }
             return item
         }
         defer { if !dryRun { unregister(ctx, [item]) } }
-        try stream(ctx, options, items: [item], package: nil, resumeOffset: min(contents.bytes, item.payloadLength))
+        try stream(ctx, options, items: [item], package: nil, resumeOffset: min(contents.bytes, item.payloadLength), resumed: true)
+    }
+}
+
+/// The stream features a send asks for (`-w` implies `-Lec`) and what the stream then carries
+/// (`setup_featureflags`): `compressed` with -c/-w, `raw` only for -w of encrypted data, `embed` never
+/// from encrypted data, `largeblock` with -L/-w.
+struct StreamFeatures {
+    var raw = false
+    var compressed = false
+    var largeBlocks = false
+    var embedded = false
+
+    init(_ options: Options, legacy: Bool) {
+        guard !legacy else { return }
+        raw = options.has("w")
+        compressed = raw || options.has("c")
+        largeBlocks = raw || options.has("L")
+        embedded = raw || options.has("e")
+    }
+
+    /// A resumed send re-applies the token's flags (and what the command line adds).
+    init(token flags: [String], options: Options) {
+        raw = flags.contains("rawok") || options.has("w")
+        compressed = raw || flags.contains("compressok") || options.has("c")
+        largeBlocks = raw || flags.contains("largeblockok") || options.has("L")
+        embedded = flags.contains("embedok") || options.has("e")
+    }
+
+    func apply(to item: inout SendItem, state: HostState) {
+        let encrypted = state.datasets[item.fs]?.crypt != nil
+        var flags: [String] = []
+        if largeBlocks { flags.append("largeblock") }
+        if embedded && !encrypted { flags.append("embed") }
+        if compressed { flags.append("compressed") }
+        if raw && encrypted {
+            flags.append("raw")
+            item.crypt = state.streamCrypt(of: item.fs)
+        }
+        item.flags = flags
+        item.keyMissing = encrypted && !raw && !state.keyAvailable(item.fs)
     }
 }

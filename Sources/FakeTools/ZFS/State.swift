@@ -51,6 +51,18 @@ struct Dataset: Codable {
     var receiver: Int32?
     var snapshots: [Snapshot] = []
     var bookmarks: [Bookmark] = []
+    /// Mounted (modern hosts only; nothing real is mounted). Nil reads as not mounted.
+    var mounted: Bool?
+    /// Properties whose received value is masked by an explicit inherit (`zfs inherit`, `receive -x`).
+    var masked: [String]?
+    /// Native encryption: suite, encryption root and this dataset's own key id. Nil: not encrypted.
+    var crypt: DatasetCrypt?
+    /// The wrapping key's parameters and state, on an encryption root only.
+    var wrapping: WrappingKey?
+    /// Compression ratio of the data (`zfake ctl compress`); nil reads as 1.00.
+    var compressRatio: Double?
+    /// A mount that cannot be unmounted (`zfake ctl busy`): unmount and unload-key fail with busy.
+    var busy: Bool?
 }
 
 struct Snapshot: Codable {
@@ -69,6 +81,8 @@ struct Snapshot: Codable {
     var deferDestroy: Bool = false
     /// Pids of sends reading this snapshot.
     var senders: [Int32] = []
+    /// Compression ratio of the filesystem's data when the snapshot was taken; nil reads as 1.00.
+    var compressRatio: Double?
 }
 
 struct Bookmark: Codable {
@@ -95,6 +109,11 @@ struct PartialReceive: Codable {
     var snapshotName: String
     /// The filesystem did not exist before this receive (abort destroys it).
     var createdByReceive: Bool
+    /// The stream's feature flags (`raw`, `compressed`, `largeblock`, `embed`): the token carries them.
+    var flags: [String]?
+    /// The stream's compression ratio and encryption key (raw streams), for the resumed receive.
+    var compressRatio: Double?
+    var crypt: StreamCrypt?
 }
 
 extension HostState {
@@ -131,10 +150,11 @@ extension HostState {
         return clock ?? Int64(Date().timeIntervalSince1970)
     }
 
-    /// Bytes allocated in a pool: referenced data of its filesystems plus data held only by snapshots.
+    /// Bytes allocated in a pool: referenced data of its filesystems plus data held only by snapshots,
+    /// as stored (compressed data takes logical / ratio).
     func allocated(pool: String) -> Int64 {
         datasets.values.filter { Names.pool(of: $0.name) == pool }
-            .reduce(0) { $0 + $1.referenced + $1.snapshots.reduce(0) { $0 + $1.used } }
+            .reduce(0) { $0 + Compression.physical($1.referenced, $1.compressRatio) + $1.snapshots.reduce(0) { $0 + $1.used } }
     }
 }
 

@@ -32,9 +32,15 @@ struct StreamBegin {
     var referenced: Int64
     var written: Int64
     var props: [String: String]?
+    /// Feature flags: `raw`, `compressed`, `largeblock`, `embed` (only those that apply).
     var flags: [String] = []
+    /// Compression ratio of the snapshot's data (the receiver keeps it); nil is 1.00.
+    var compressRatio: Double?
+    /// A raw stream's key: id, wrapping parameters, encryption-root mark.
+    var crypt: StreamCrypt?
 
     var isIncremental: Bool { kind == "incremental" }
+    var isRaw: Bool { flags.contains("raw") }
 
     func encoded() -> Data {
         var object: [String: Any] = [
@@ -43,6 +49,8 @@ struct StreamBegin {
             "referenced": referenced, "written": written, "flags": flags,
         ]
         if let props { object["props"] = props }
+        if let compressRatio { object["compressratio"] = Compression.text(compressRatio) }
+        if let crypt { object["crypt"] = crypt.json }
         return Data(StreamFormat.beginMagic.utf8) + JSONLine.encode(object)
     }
 
@@ -65,6 +73,8 @@ struct StreamBegin {
         written = JSONLine.int(json["written"]) ?? 0
         props = json["props"] as? [String: String]
         flags = json["flags"] as? [String] ?? []
+        compressRatio = (json["compressratio"] as? String).flatMap(Double.init).flatMap { $0 > 1 ? $0 : nil }
+        crypt = StreamCrypt(json: json["crypt"])
     }
 }
 
@@ -76,11 +86,16 @@ struct PackageHeader {
     var recursive: Bool
     /// Filesystem → snapshot name → GUID.
     var fss: [String: [String: UInt64]]
+    /// A raw (`-w`) package, and the sender's encryption roots among its filesystems (`is_encroot`).
+    var raw = false
+    var encroots: [String] = []
 
     func encoded() -> Data {
         let fsObject = fss.mapValues { $0.mapValues { "\($0)" } }
-        let object: [String: Any] = ["topfs": topfs, "fromsnap": fromsnap, "tosnap": tosnap,
+        var object: [String: Any] = ["topfs": topfs, "fromsnap": fromsnap, "tosnap": tosnap,
                                      "recursive": recursive, "fss": fsObject]
+        if raw { object["raw"] = true }
+        if !encroots.isEmpty { object["encroots"] = encroots }
         return Data(StreamFormat.packageMagic.utf8) + JSONLine.encode(object)
     }
 
@@ -96,6 +111,8 @@ struct PackageHeader {
         recursive = json["recursive"] as? Bool ?? false
         let raw = json["fss"] as? [String: [String: String]] ?? [:]
         fss = raw.mapValues { $0.compactMapValues { UInt64($0) } }
+        self.raw = json["raw"] as? Bool ?? false
+        encroots = json["encroots"] as? [String] ?? []
     }
 }
 

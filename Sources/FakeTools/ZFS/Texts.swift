@@ -59,6 +59,8 @@ enum Usage {
             + "\t    [-t type[,...]] [-s source[,...]]\n"
             + "\t    <\"all\" | property[,...]> [filesystem|volume|snapshot|bookmark] ...\n"),
         ("inherit", "\tinherit [-rS] <property> <filesystem|volume|snapshot> ...\n"),
+        ("mount", "\tmount\n\tmount [-flvO] [-o opts] <-a|-R filesystem|filesystem>\n"),
+        ("unmount", "\tunmount [-fu] <-a | filesystem|mountpoint>\n"),
         ("send", "\tsend [-DLPbcehnpsVvw] [-i|-I snapshot]\n"
             + "\t     [-R [-X dataset[,dataset]...]]     <snapshot>\n"
             + "\tsend [-DnVvPLecw] [-i snapshot|bookmark] <filesystem|volume|snapshot>\n"
@@ -74,6 +76,10 @@ enum Usage {
         ("hold", "\thold [-r] <tag> <snapshot> ...\n"),
         ("holds", "\tholds [-rHp] <snapshot> ...\n"),
         ("release", "\trelease [-r] <tag> <snapshot> ...\n"),
+        ("load-key", "\tload-key [-rn] [-L <keylocation>] <-a | filesystem|volume>\n"),
+        ("unload-key", "\tunload-key [-r] <-a | filesystem|volume>\n"),
+        ("change-key", "\tchange-key [-l] [-o keyformat=<value>]\n\t    [-o keylocation=<value>] [-o pbkdf2iters=<value>]\n"
+            + "\t    <filesystem|volume>\n\tchange-key -i [-l] <filesystem|volume>\n"),
     ]
 
     static let modernTrailer = "\nFor the property list, run: zfs set|get\n"
@@ -98,7 +104,8 @@ enum Usage {
 
     static func zfsCommandUsage(_ command: String, legacy: Bool) -> String {
         let table = legacy ? legacyZFS : modernZFS
-        let lines = table.filter { $0.0 == command }.map { $0.1 }.joined()
+        let name = command == "umount" ? "unmount" : command
+        let lines = table.filter { $0.0 == name }.map { $0.1 }.joined()
         var text = "usage:\n" + lines
         if ["list", "get", "set", "inherit"].contains(command) {
             text += legacy ? LegacyTexts.zfsPropertyTable + "\n" : ModernProperties.table

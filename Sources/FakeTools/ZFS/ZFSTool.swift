@@ -132,6 +132,11 @@ enum ZFSTool {
             case "release": try Commands.release(ctx, rest)
             case "holds": try Commands.holds(ctx, rest)
             case "bookmark" where !ctx.legacy: try Commands.bookmark(ctx, rest)
+            case "mount" where !ctx.legacy: try Mounts.mount(ctx, rest)
+            case "unmount" where !ctx.legacy, "umount" where !ctx.legacy: try Mounts.unmount(ctx, rest)
+            case "load-key" where !ctx.legacy: try Keys.loadOrUnload(ctx, rest, load: true)
+            case "unload-key" where !ctx.legacy: try Keys.loadOrUnload(ctx, rest, load: false)
+            case "change-key" where !ctx.legacy: try Keys.changeKey(ctx, rest)
             case "send": try SendCommand.run(ctx, rest)
             case "receive", "recv": try ReceiveCommand.run(ctx, rest)
             case "version" where !ctx.legacy:

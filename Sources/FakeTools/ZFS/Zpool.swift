@@ -78,7 +78,11 @@ enum ZpoolTool {
         default:
             if property.hasPrefix("feature@") && !ctx.legacy {
                 let feature = String(property.dropFirst("feature@".count))
-                guard let s = pool.features[feature] else { return nil }
+                guard var s = pool.features[feature] else { return nil }
+                // `encryption` is active while an encrypted dataset exists in the pool.
+                if feature == "encryption" && s != "disabled" {
+                    s = state.hasEncryptedDataset(pool: pool.name) ? "active" : "enabled"
+                }
                 return (s, "local")
             }
             return nil
