@@ -70,21 +70,22 @@ public enum ZFS {
 
     // MARK: send and receive
 
-    /// `zfs send [-R] [-p] [-L] [-c] [-e] [-n] [-v] [-P] [-i|-I BASE] SNAPSHOT`.
+    /// `zfs send [-R] [-p] [-w] [-L] [-c] [-e] [-n] [-v] [-P] [-i|-I BASE] SNAPSHOT`.
     /// - Parameters:
     ///   - replicate: `-R`, the dataset's descendants, snapshots and properties.
     ///   - properties: `-p`.
+    ///   - raw: `-w`, blocks exactly as stored (encrypted ones stay encrypted; implies `-L -c -e`).
     ///   - largeBlocks: `-L`; `compressed`: `-c`; `embedded`: `-e`.
     ///   - estimateOnly: `-n`, a dry run printing the estimated size (with `verbose`).
     ///   - verbose: `-v`; `parsable`: `-P`.
     public static func send(
         _ snapshot: SnapshotName, incremental: Incremental? = nil, replicate: Bool = false,
-        properties: Bool = false, largeBlocks: Bool = false, compressed: Bool = false,
+        properties: Bool = false, raw: Bool = false, largeBlocks: Bool = false, compressed: Bool = false,
         embedded: Bool = false, estimateOnly: Bool = false, verbose: Bool = false, parsable: Bool = false
     ) -> Command {
         var arguments: [Argument] = [.flag("send")]
         arguments += flags([
-            (replicate, "-R"), (properties, "-p"), (largeBlocks, "-L"), (compressed, "-c"), (embedded, "-e"),
+            (replicate, "-R"), (properties, "-p"), (raw, "-w"), (largeBlocks, "-L"), (compressed, "-c"), (embedded, "-e"),
             (estimateOnly, "-n"), (verbose, "-v"), (parsable, "-P"),
         ])
         if let incremental {

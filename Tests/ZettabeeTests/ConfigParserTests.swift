@@ -130,7 +130,7 @@ final class ConfigParserTests: XCTestCase {
 
     func testUnknownKeyMissingEqualsAndRepeatedKey() {
         assertError("src:tank/a dst:backup/a prot=9090",
-                    "zettabee.cfg:1: field 'options': unknown key 'prot' (known keys: transport, port, sshport, sshkey, sshuser, wlag, clag, wrun, crun, compress, rate, buffer, listen, keep, rollback, stall)")
+                    "zettabee.cfg:1: field 'options': unknown key 'prot' (known keys: transport, port, sshport, sshkey, sshuser, wlag, clag, wrun, crun, compress, rate, buffer, listen, keep, rollback, stall, raw, compressed, mountpoints)")
         assertError("src:tank/a dst:backup/a rollback",
                     "zettabee.cfg:1: field 'options': invalid option 'rollback' (expected key=value)")
         assertError("src:tank/a dst:backup/a port=9090,port=9091",
@@ -243,7 +243,7 @@ final class ConfigParserTests: XCTestCase {
             "zettabee.cfg:1: field 'port': invalid value 'abc' (expected a TCP port 1-65535)",
             "zettabee.cfg:1: field 'wlag': invalid value 'x' (expected seconds, or a number with s, m, h or d such as 30m)",
             "zettabee.cfg:4: field 'source': invalid value 'tank/c' (expected HOST:POOL/FS, the host is missing)",
-            "zettabee.cfg:4: field 'options': unknown key 'bogus' (known keys: transport, port, sshport, sshkey, sshuser, wlag, clag, wrun, crun, compress, rate, buffer, listen, keep, rollback, stall)",
+            "zettabee.cfg:4: field 'options': unknown key 'bogus' (known keys: transport, port, sshport, sshkey, sshuser, wlag, clag, wrun, crun, compress, rate, buffer, listen, keep, rollback, stall, raw, compressed, mountpoints)",
         ])
     }
 

@@ -6,8 +6,9 @@
 /// 1. `zfs version` → `ZFSVersionReport.parse(stdout:stderr:exitStatus:)`.
 ///    Its presence marks OpenZFS ≥ 0.8, which has every modern option zettabee uses; its usage
 ///    error marks an old zfs (zfs-fuse 0.7, pool version 23), which has none of them.
-/// 2. `zpool get -H -o value version POOL` (POOL = the pair's pool on that host)
-///    → `PoolVersion.parse`.
+/// 2. On OpenZFS `zpool get -H -o value version,feature@large_blocks,feature@embedded_data,feature@encryption POOL`
+///    (POOL = the pair's pool on that host) → `PoolProbe.parse`; on old zfs the table of
+///    `zpool get version POOL` → `PoolVersion.parseTable`.
 ///
 /// Only for bookmarks, and only when (1) found OpenZFS and (2) found feature flags, a third:
 /// `zpool get -H -o value feature@bookmarks POOL` → `FeatureState.parse`.
@@ -32,12 +33,30 @@ public struct HostCapabilities: Hashable, Sendable {
     public var holdsListing: Bool
     /// `zfs bookmark`, and `send -i pool/fs#bookmark`.
     public var bookmarks: Bool
+    /// `send -w` and native encryption (OpenZFS with the pool's `encryption` feature).
+    public var rawStreams: Bool = false
+    /// `send -c` (OpenZFS).
+    public var compressedStreams: Bool = false
+    /// Streams with large blocks (`send -L`) can be received here: the pool's `large_blocks` feature.
+    public var largeBlocks: Bool = false
+    /// Streams with embedded data (`send -e`) can be received here: the pool's `embedded_data` feature.
+    public var embeddedData: Bool = false
 
     /// Whether the pool uses feature flags rather than a legacy version number.
     public var featureFlags: Bool { poolVersion == .featureFlags }
 
     /// Derives the capabilities from the probe's parsed answers (see the type's documentation).
     /// `bookmarksFeature` is nil when that query was not run.
+    public static func derive(zfs: ZFSVersionReport, pool: PoolProbe, bookmarksFeature: FeatureState? = nil) -> HostCapabilities {
+        var capabilities = derive(zfs: zfs, pool: pool.version, bookmarksFeature: bookmarksFeature)
+        let modern = capabilities.zfsVersion != nil
+        capabilities.rawStreams = modern && pool.usable("encryption")
+        capabilities.compressedStreams = modern
+        capabilities.largeBlocks = modern && pool.usable("large_blocks")
+        capabilities.embeddedData = modern && pool.usable("embedded_data")
+        return capabilities
+    }
+
     public static func derive(
         zfs: ZFSVersionReport, pool: PoolVersion, bookmarksFeature: FeatureState? = nil
     ) -> HostCapabilities {

@@ -128,6 +128,7 @@ private struct LineParser {
 private enum OptionsParser {
     enum Key: String, CaseIterable {
         case transport, port, sshport, sshkey, sshuser, wlag, clag, wrun, crun, compress, rate, buffer, listen, keep, rollback, stall
+        case raw, compressed, mountpoints
     }
 
     static let maximumValueLength = 1024
@@ -220,6 +221,18 @@ private enum OptionsParser {
                 case "no": options.rollback = false
                 default: line.invalid("rollback", value, "expected yes or no")
                 }
+            case .raw:
+                if let raw = RawSending(rawValue: String(value)) { options.raw = raw }
+                else { line.invalid("raw", value, "expected auto, yes or no") }
+            case .compressed:
+                switch value {
+                case "yes": options.sendsStoredBlocks = true
+                case "no": options.sendsStoredBlocks = false
+                default: line.invalid("compressed", value, "expected yes or no; compression over ssh is compress=")
+                }
+            case .mountpoints:
+                if let origin = MountpointOrigin(rawValue: String(value)) { options.mountpoints = origin }
+                else { line.invalid("mountpoints", value, "expected destination or source") }
             }
         }
 

@@ -89,6 +89,13 @@ public struct PairOptions: Hashable, Sendable {
     public var rollback: Bool
     /// A transfer in which nothing moved for this long is torn down (`stall=`).
     public var stallTimeout: TimeSpan = PairOptions.defaultStallTimeout
+    /// `raw=`: when the stream is sent raw (`zfs send -w`), encrypted blocks as they are stored.
+    public var raw: RawSending = .auto
+    /// `compressed=`: send blocks as they are stored (`zfs send -L -c -e`) where both sides can.
+    public var sendsStoredBlocks = true
+    /// `mountpoints=`: the destination tree's mountpoints come from the destination (the default) or, for
+    /// a mirror, from the source.
+    public var mountpoints: MountpointOrigin = .destination
 
     public static let defaultStallTimeout = TimeSpan(seconds: 600)
 
@@ -102,4 +109,23 @@ public struct PairOptions: Hashable, Sendable {
         self.keep = keep
         self.rollback = rollback
     }
+}
+
+/// When zettabee sends raw (`zfs send -w`): the destination stores ciphertext and never needs the key.
+public enum RawSending: String, Hashable, Sendable, CaseIterable {
+    /// Raw exactly when some dataset of the source tree is encrypted.
+    case auto
+    /// Always raw (for an unencrypted source this is `-L -c -e`).
+    case yes
+    /// Never raw: the source's key must be loaded, and the destination stores plaintext.
+    case no
+}
+
+/// Where the received datasets' mountpoints come from.
+public enum MountpointOrigin: String, Hashable, Sendable, CaseIterable {
+    /// The destination tree inherits its mountpoints from the destination's parent; nothing is ever
+    /// mounted at a path the source set.
+    case destination
+    /// The source's mountpoints are kept (a mirror that mounts where the source does).
+    case source
 }

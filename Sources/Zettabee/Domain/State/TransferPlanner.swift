@@ -11,6 +11,8 @@ public struct ReceiveSettings: Hashable, Sendable {
     /// Where the stream lands: the pair's destination (nil), or one of its descendants (resuming a
     /// partial receive of a child).
     public var target: DatasetName?
+    /// `-x P`: properties of the stream the received datasets do not take (they inherit instead).
+    public var excluding: [PropertyName] = []
 
     public init(force: Bool = false, resumable: Bool = false, setting: [PropertyAssignment] = [], target: DatasetName? = nil) {
         self.force = force
@@ -26,8 +28,10 @@ public struct SendSpecification: Hashable, Sendable {
     public var base: SnapshotName?
     /// `-R`: the filesystem with its descendants.
     public var recursive: Bool
-    /// `-t TOKEN`: resume an interrupted receive instead.
+    /// `-t TOKEN`: resume an interrupted receive instead (the token carries the original's flags).
     public var resumeToken: String?
+    /// `-w`, `-L`, `-c`, `-e`: see `StreamFormat`.
+    public var format = StreamFormat()
 
     public init(snapshot: SnapshotName, base: SnapshotName? = nil, recursive: Bool = false, resumeToken: String? = nil) {
         self.snapshot = snapshot
@@ -64,11 +68,13 @@ public enum TransferPlanner {
             sendCommand = try ZFS.resumeSend(token: token)
         } else {
             sendCommand = ZFS.send(
-                send.snapshot, incremental: send.base.map { ZFS.Incremental.from($0) }, replicate: send.recursive)
+                send.snapshot, incremental: send.base.map { ZFS.Incremental.from($0) }, replicate: send.recursive,
+                raw: send.format.raw, largeBlocks: send.format.largeBlocks, compressed: send.format.compressed,
+                embedded: send.format.embedded)
         }
         let receiveCommand = ZFS.receive(
             into: receive.target ?? pair.destination.dataset, force: receive.force, resumable: receive.resumable,
-            setting: receive.setting)
+            setting: receive.setting, excluding: receive.excluding)
 
         switch pair.options.transport {
         case .mbuffer(let mbuffer):

@@ -46,6 +46,48 @@ public enum FeatureState: String, Hashable, Sendable {
     }
 }
 
+/// A pool's version and the features zettabee cares about, from one
+/// `zpool get -H -o value version,feature@A,feature@B.. POOL` (OpenZFS only: old zpool has no `-H`).
+public struct PoolProbe: Hashable, Sendable {
+    public var version: PoolVersion
+    public var features: [String: FeatureState]
+
+    /// The features asked for, in the order they are asked.
+    public static let features = ["large_blocks", "embedded_data", "encryption"]
+
+    /// The properties of the query: `version`, then `feature@NAME` for each of `features`.
+    public static var properties: [String] { ["version"] + features.map { "feature@\($0)" } }
+
+    public init(version: PoolVersion, features: [String: FeatureState] = [:]) {
+        self.version = version
+        self.features = features
+    }
+
+    /// One value per line in the order of `properties`. A feature a legacy-version pool cannot have
+    /// reads `-`, i.e. disabled.
+    public static func parse(_ output: String) throws(ZFSOutputError) -> PoolProbe {
+        let command = "zpool get version,features"
+        let reader = OutputLines(command: command)
+        let lines = try reader.lines(output)
+        guard lines.count == 1 + features.count else {
+            throw reader.error(line: nil, "expected \(1 + features.count) lines, found \(lines.count)")
+        }
+        let version = try PoolVersion.parse(String(lines[0]) + "\n")
+        var states: [String: FeatureState] = [:]
+        for (index, name) in features.enumerated() {
+            let value = lines[index + 1]
+            if value == "-" { states[name] = .disabled; continue }
+            guard let state = FeatureState(rawValue: String(value)), state != .unknown else {
+                throw reader.error(line: index + 2, "expected disabled, enabled or active for feature@\(name), found \(UntrustedText.quoted(value))")
+            }
+            states[name] = state
+        }
+        return PoolProbe(version: version, features: states)
+    }
+
+    public func usable(_ feature: String) -> Bool { features[feature]?.isUsable ?? false }
+}
+
 /// The one line a `-o value` query of one property on one pool prints.
 private func singleValue(_ output: String, command: String) throws(ZFSOutputError) -> Substring {
     let reader = OutputLines(command: command)

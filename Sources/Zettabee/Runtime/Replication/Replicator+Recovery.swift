@@ -107,9 +107,8 @@ extension Replicator {
         if let target = rules.completionTarget(after: base, source: sourceState, destination: destinationState) {
             log.info("completing the interrupted transfer of \(target): sending \(base) -> \(target) again; zfs skips what arrived")
             do {
-                let root = try snapshotName(pair.source.dataset, target)
-                _ = try runTransfer(
-                    send: SendSpecification(snapshot: root, base: try snapshotName(pair.source.dataset, base), recursive: recursive),
+                _ = try transferTree(
+                    target, base: base, source: sourceState, destination: destinationState,
                     receive: ReceiveSettings(force: force, resumable: resumable))
                 let verified = try verifyReceived(target)
                 try moveBase(to: target, from: base, initial: false, verified: verified)

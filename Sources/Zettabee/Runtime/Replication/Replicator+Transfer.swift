@@ -7,6 +7,10 @@ import GraphRunner
 extension Replicator {
     /// Runs the transfer graph (or prints it in a dry run) and returns the bytes received and seconds.
     func runTransfer(send: SendSpecification, receive: ReceiveSettings) throws(ActionError) -> (bytes: UInt64, seconds: Double) {
+        var send = send
+        var receive = receive
+        send.format = streamFormat
+        if streamFormat.excludesMountpoint { receive.excluding.append(.mountpoint) }
         let graph: Graph
         do {
             graph = try TransferPlanner.transfer(pair: pair, source: sourceSSH, send: send, receive: receive, listen: mbufferListen())

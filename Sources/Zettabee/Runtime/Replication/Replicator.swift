@@ -69,6 +69,8 @@ public final class Replicator: @unchecked Sendable {
     /// The source has child filesystems: the pair's snapshots are taken, sent, held, released and
     /// destroyed with its descendants. Set from the source's state at the start of a run.
     var recursive = false
+    /// How this run's streams are sent and received; decided once the source's tree is read.
+    var streamFormat = StreamFormat()
 
     public init(
         pair: Pair, settings: ReplicationSettings, executor: any GraphExecuting, log: PairLog,
@@ -111,23 +113,23 @@ public final class Replicator: @unchecked Sendable {
             if let failure = versionProbe.failure { throw ActionError(failure, context: "probing zfs") }
             throw ActionError("cannot tell the zfs version on \(session.host): \(error)", nagios: .unknown)
         }
-        let poolVersion: PoolVersion
+        let poolProbe: PoolProbe
         do {
             let poolName = try PoolName(pool)
             if case .openZFS = report {
-                poolVersion = try PoolVersion.parse(
-                    try session.run(ZPool.get([.version], pools: [poolName], columns: [.value])))
+                let properties = try PoolProbe.properties.map { name throws(InvalidValue) in try PropertyName(name) }
+                poolProbe = try PoolProbe.parse(try session.run(ZPool.get(properties, pools: [poolName], columns: [.value])))
             } else {
                 // Old zpool has no -H/-o: read its table.
-                poolVersion = try PoolVersion.parseTable(
-                    try session.run(ZPool.get([.version], pools: [poolName], scripted: false)), pool: pool)
+                poolProbe = PoolProbe(version: try PoolVersion.parseTable(
+                    try session.run(ZPool.get([.version], pools: [poolName], scripted: false)), pool: pool))
             }
         } catch let failure as CommandFailure {
             throw ActionError(failure, context: "probing pool \(pool)")
         } catch {
             throw ActionError("cannot read the version of pool \(pool) on \(session.host): \(error)", nagios: .unknown)
         }
-        let capabilities = HostCapabilities.derive(zfs: report, pool: poolVersion)
+        let capabilities = HostCapabilities.derive(zfs: report, pool: poolProbe)
         settings.capabilities.store(capabilities, at: session.origin, pool: pool)
         log.debug("capabilities of \(session.host) (pool \(pool)): \(capabilities)")
         return capabilities
@@ -173,7 +175,9 @@ public final class Replicator: @unchecked Sendable {
     public func initialize() throws(ActionError) -> RunSummary {
         let started = now()
         settings.observer?.phase("reading state", estimatedBytes: nil)
-        let (condition, sourceState, destinationState) = try assess(sourceExtra: ["quota", "referenced"])
+        let sourceCapabilities = try capabilities(of: source, pool: pair.source.dataset.pool)
+        let (condition, sourceState, destinationState) = try assess(
+            sourceExtra: ["quota", "referenced", "mountpoint"] + encryptionProperties(sourceCapabilities))
         if case .synchronized(let base) = condition {
             throw ActionError("already initialized and synchronized (base \(base)); use update", nagios: .warning)
         }
@@ -190,6 +194,7 @@ public final class Replicator: @unchecked Sendable {
         }
         let destinationCapabilities = try capabilities(of: destination, pool: pair.destination.dataset.pool)
         recursive = !sourceState.children.isEmpty
+        try decideStreamFormat(source: sourceState, sourceCapabilities: sourceCapabilities, destinationCapabilities: destinationCapabilities)
         let snapshot = try newSnapshotName(avoiding: sourceState)
 
         var received: [PropertyAssignment] = [try assignment("readonly", "on")]
@@ -203,8 +208,8 @@ public final class Replicator: @unchecked Sendable {
         let sourceSnapshot = try snapshotName(pair.source.dataset, snapshot)
         let transfer: (bytes: UInt64, seconds: Double)
         do {
-            transfer = try runTransfer(
-                send: SendSpecification(snapshot: sourceSnapshot, recursive: recursive),
+            transfer = try transferTree(
+                snapshot, base: nil, source: sourceState, destination: nil,
                 receive: ReceiveSettings(resumable: false, setting: byReceive ? received : []))
         } catch {
             removeFailedInitialize()
@@ -232,8 +237,10 @@ public final class Replicator: @unchecked Sendable {
         let sourceCapabilities = try capabilities(of: source, pool: pair.source.dataset.pool)
         let destinationCapabilities = try capabilities(of: destination, pool: pair.destination.dataset.pool)
         let resumable = sourceCapabilities.resumableReceive && destinationCapabilities.resumableReceive
-        let destinationExtra = partialReceiveProperties
-        var (condition, sourceState, destinationState) = try assess(destinationExtra: destinationExtra)
+        let mountpoints = destinationCapabilities.receivePropertyOverrides ? [] : ["mountpoint"]
+        let sourceExtra = encryptionProperties(sourceCapabilities) + mountpoints
+        let destinationExtra = partialReceiveProperties + encryptionProperties(destinationCapabilities) + mountpoints
+        var (condition, sourceState, destinationState) = try assess(sourceExtra: sourceExtra, destinationExtra: destinationExtra)
         recursive = !sourceState.children.isEmpty
         guard var base = condition.base else {
             if condition == .uninitialized {
@@ -241,10 +248,15 @@ public final class Replicator: @unchecked Sendable {
             }
             throw ActionError("pair is Inconsistent: \(reason(condition))\(reinitializeHint(condition))")
         }
+        try decideStreamFormat(source: sourceState, sourceCapabilities: sourceCapabilities, destinationCapabilities: destinationCapabilities)
+        if let mismatch = streamFormat.encryptionMismatch(source: sourceState, destination: destinationState) {
+            throw ActionError("pair is Inconsistent: \(mismatch)")
+        }
+        try healMountpoints(destination: destinationState)
         let force = settings.forceRollback || pair.options.rollback
         let reread: () throws(ActionError) -> Void = {
             if !self.rendering {
-                (condition, sourceState, destinationState) = try self.assess(destinationExtra: destinationExtra)
+                (condition, sourceState, destinationState) = try self.assess(sourceExtra: sourceExtra, destinationExtra: destinationExtra)
             }
         }
         // A run that failed after the destination recorded the new base but before the source did (or
@@ -279,14 +291,13 @@ public final class Replicator: @unchecked Sendable {
         try discardLeftovers(after: base, source: sourceState, destination: destinationState)
         let snapshot = try newSnapshotName(avoiding: sourceState)
         let sourceSnapshot = try snapshotName(pair.source.dataset, snapshot)
-        let baseSnapshot = try snapshotName(pair.source.dataset, base)
         settings.observer?.phase("snapshot", estimatedBytes: nil)
         log.info("update: incremental send \(base) -> \(snapshot) of \(pair.source.dataset) to \(pair.destination.dataset) over \(transportDescription)\(force ? " (rollback allowed)" : "")\(resumable ? " (resumable)" : "")")
         try mutate(source, try snapshotCommand(pair.source.dataset, snapshot, recursive: recursive))
         let transfer: (bytes: UInt64, seconds: Double)
         do {
-            transfer = try runTransfer(
-                send: SendSpecification(snapshot: sourceSnapshot, base: baseSnapshot, recursive: recursive),
+            transfer = try transferTree(
+                snapshot, base: base, source: sourceState, destination: destinationState,
                 receive: ReceiveSettings(force: force, resumable: resumable))
         } catch {
             if !partlyReceived(snapshot) {
@@ -301,6 +312,24 @@ public final class Replicator: @unchecked Sendable {
             log.info("update done: base \(snapshot), \(volume(transfer)) in \(format(seconds)) s")
         }
         return RunSummary(action: "update", snapshot: rendering ? nil : snapshot, bytes: transfer.bytes, seconds: seconds)
+    }
+
+    /// The encryption properties, where the host's zfs has them (old zfs refuses unknown properties).
+    func encryptionProperties(_ capabilities: HostCapabilities) -> [String] {
+        capabilities.zfsVersion != nil ? StreamFormat.encryptionProperties : []
+    }
+
+    /// Sets `streamFormat` for this run, or refuses before anything changed.
+    func decideStreamFormat(
+        source: DatasetState, sourceCapabilities: HostCapabilities, destinationCapabilities: HostCapabilities
+    ) throws(ActionError) {
+        switch StreamFormat.decide(
+            options: pair.options, source: source, recursive: recursive, sourceCapabilities: sourceCapabilities,
+            destinationCapabilities: destinationCapabilities)
+        {
+        case .success(let format): streamFormat = format
+        case .failure(let refusal): throw ActionError(refusal.reason)
+        }
     }
 
     /// `zettabee.<fp>.<now>UTC`; when a pair snapshot is already stamped `now` or later (two runs within
@@ -348,10 +377,12 @@ public final class Replicator: @unchecked Sendable {
     var rendering: Bool { changes.rendersOnly }
 
     var transportDescription: String {
-        switch pair.options.transport {
+        let transport = switch pair.options.transport {
         case .mbuffer(let options): "mbuffer (port \(options.port))"
         case .ssh(let compression): compression == .none ? "ssh" : "ssh with \(compression.rawValue)"
         }
+        let flags = streamFormat.sendFlags
+        return flags.isEmpty ? transport : transport + " (send \(flags.joined(separator: " ")))"
     }
 
     func reason(_ condition: PairCondition) -> String {
