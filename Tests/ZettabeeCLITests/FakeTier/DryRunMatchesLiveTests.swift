@@ -37,7 +37,8 @@ final class DryRunMatchesLiveTests: XCTestCase {
         XCTAssertEqual(dryUpdate, liveUpdate, "update", file: file, line: line)
         // The live update ran every kind of change the dry run showed: snapshot, transfer, holds, the
         // base's record, the old base's release and destroy; over the shared connection.
-        for word in ["zfs snapshot -r", "zfs send -R -i", "zfs hold -r", "zfs set", "zfs release -r", "zfs destroy -r", "ControlPath="] {
+        let send = legacy ? "zfs send -R -i" : "zfs send -R -L -c -e -i"
+        for word in ["zfs snapshot -r", send, "zfs hold -r", "zfs set", "zfs release -r", "zfs destroy -r", "ControlPath="] {
             XCTAssertTrue(liveUpdate.contains { $0.contains(word) }, "no '\(word)' in \(liveUpdate)", file: file, line: line)
         }
         if legacy {

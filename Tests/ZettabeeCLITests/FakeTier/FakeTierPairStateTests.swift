@@ -117,7 +117,7 @@ final class FakeTierPairStateTests: XCTestCase {
         let tag = "zettabee.\(fingerprintA)"
         XCTAssertEqual(sshLines, [
             "ssh -o BatchMode=yes -- root@src 'zfs snapshot tank/a@\(new)'",
-            "ssh -o BatchMode=yes -- root@src '{ zfs send -i tank/a@\(baseA) tank/a@\(new); echo \"@zettabee-stage 0 $?\" >&2; } | zstd -c -q' | zstd -d -c -q | zfs receive -s backup/a",
+            "ssh -o BatchMode=yes -- root@src '{ zfs send -L -c -e -i tank/a@\(baseA) tank/a@\(new); echo \"@zettabee-stage 0 $?\" >&2; } | zstd -c -q' | zstd -d -c -q | zfs receive -s backup/a",
             "zfs hold \(tag) backup/a@\(new)",
             "ssh -o BatchMode=yes -- root@src 'zfs hold \(tag) tank/a@\(new)'",
             "zfs set zettabee:\(fingerprintA):lastsnap=\(new) backup/a",
@@ -135,7 +135,7 @@ final class FakeTierPairStateTests: XCTestCase {
         XCTAssertTrue(mbufferLines[0].hasPrefix("ssh -o BatchMode=yes -- root@src 'zfs snapshot tank/b@zettabee.\(fingerprintB)."))
         XCTAssertEqual(mbufferLines[1], "mbuffer -q -s 1M -I backup:\(port) | zfs receive -s backup/b")
         XCTAssertEqual(mbufferLines[2], "# after port \(port) listens:")
-        XCTAssertTrue(mbufferLines[3].contains("zfs send -i tank/b@\(baseB) tank/b@zettabee.\(fingerprintB)."), mbufferLines[3])
+        XCTAssertTrue(mbufferLines[3].contains("zfs send -L -c -e -i tank/b@\(baseB) tank/b@zettabee.\(fingerprintB)."), mbufferLines[3])
         XCTAssertTrue(mbufferLines[3].hasSuffix("| mbuffer -q -s 1M -R 20M -O backup:\(port)'"), mbufferLines[3])
 
         XCTAssertEqual(try mutatingCalls(world).map(\.line), [], "only reads ran")

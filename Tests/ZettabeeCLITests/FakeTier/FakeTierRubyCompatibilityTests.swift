@@ -45,7 +45,7 @@ final class FakeTierRubyCompatibilityTests: XCTestCase {
         XCTAssertNotEqual(base, rubySnapshot, file: file, line: line)
         XCTAssertTrue(base.hasSuffix("UTC"), base, file: file, line: line)
         XCTAssertEqual(try world.zfsCalls("send", on: "src").map(\.line),
-                       ["send -i tank/data@\(rubySnapshot) tank/data@\(base)"], "incremental from the Ruby base", file: file, line: line)
+                       ["send -L -c -e -i tank/data@\(rubySnapshot) tank/data@\(base)"], "incremental from the Ruby base", file: file, line: line)
         XCTAssertEqual(try world.zfsCalls("destroy", on: "src").map(\.line), ["destroy tank/data@\(rubySnapshot)"],
                        file: file, line: line)
         XCTAssertTrue(try world.zfsCalls("destroy", on: "backup").isEmpty, "the destination is not re-created", file: file, line: line)

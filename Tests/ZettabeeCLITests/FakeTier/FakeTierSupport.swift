@@ -60,10 +60,11 @@ final class FakeTierWorld: Sendable {
 
     /// Runs the fake `zfs` as if on `host` (e.g. to lay down state as another tool left it).
     @discardableResult
-    func zfs(on host: String, _ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> ProcessOutcome {
+    func zfs(on host: String, _ arguments: [String], stdin: String? = nil, file: StaticString = #filePath, line: UInt = #line) throws -> ProcessOutcome {
         var environment = self.environment
         environment["ZFAKE_HOST"] = host
-        return try TestProcess.run(PackagePaths.zfake, ["zfs"] + arguments, environment: environment, timeout: 30, file: file, line: line)
+        return try TestProcess.run(
+            PackagePaths.zfake, ["zfs"] + arguments, environment: environment, stdin: stdin, timeout: 30, file: file, line: line)
     }
 
     /// A source pool `tank` with `tank/<name>` holding `size`, and an empty destination pool `backup`.
@@ -231,6 +232,14 @@ struct FakeDataset: Decodable {
     var snapshots: [FakeSnapshot]
     /// What an interrupted `zfs receive -s` saved for resuming.
     var partial: FakePartialReceive?
+    /// Mounts: whether it is mounted, its effective mountpoint and where that comes from.
+    var mounted: Bool?
+    var mountpoint: String?
+    var mountpointSource: String?
+    /// `available`, `unavailable`, or `none` for an unencrypted dataset.
+    var keystatus: String?
+    /// Encryption: the suite and the encryption root; nil when unencrypted.
+    var crypt: FakeCrypt?
 
     func snapshot(_ name: String) -> FakeSnapshot? { snapshots.first { $0.name == name } }
     /// Snapshot names, oldest first.
@@ -239,6 +248,11 @@ struct FakeDataset: Decodable {
     var snapshotGUIDs: [String: UInt64] { Dictionary(uniqueKeysWithValues: snapshots.map { ($0.name, $0.guid) }) }
     /// A property as zfs reports it: set locally or by a receive.
     func property(_ name: String) -> String? { local[name] ?? received[name] }
+}
+
+struct FakeCrypt: Decodable {
+    var suite: String
+    var root: String
 }
 
 struct FakePartialReceive: Decodable {

@@ -41,7 +41,7 @@ final class FakeTierTransportTests: XCTestCase {
         let fingerprint = try world.fingerprint("backup/data")
         try world.setupAndInitialize("backup/data")
         var base = try world.expectSynchronized(fingerprint: fingerprint, source: "tank/data", destination: "backup/data")
-        XCTAssertEqual(try world.zfsCalls("send", on: "src").map(\.line), ["send -R tank/data@\(base)"])
+        XCTAssertEqual(try world.zfsCalls("send", on: "src").map(\.line), ["send -R -L -c -e tank/data@\(base)"])
         XCTAssertNotNil(try world.dataset("backup", "backup/data/child").snapshot(base))
 
         try world.ctl(FakeTierWorld.sourceHost, "write", "tank/data/child", "1M")
@@ -52,7 +52,7 @@ final class FakeTierTransportTests: XCTestCase {
         let previous = base
         base = try world.expectSynchronized(fingerprint: fingerprint, source: "tank/data", destination: "backup/data")
         XCTAssertEqual(try world.zfsCalls("snapshot", on: "src").map(\.line), ["snapshot -r tank/data@\(base)"])
-        XCTAssertEqual(try world.zfsCalls("send", on: "src").map(\.line), ["send -R -i tank/data@\(previous) tank/data@\(base)"])
+        XCTAssertEqual(try world.zfsCalls("send", on: "src").map(\.line), ["send -R -L -c -e -i tank/data@\(previous) tank/data@\(base)"])
         let sourceChild = try world.dataset("src", "tank/data/child")
         let child = try world.dataset("backup", "backup/data/child")
         XCTAssertEqual(child.snapshot(base)?.guid, sourceChild.snapshot(base)?.guid)
@@ -107,7 +107,7 @@ final class FakeTierTransportTests: XCTestCase {
         var base = try world.expectSynchronized(fingerprint: fingerprint, source: "tank/data", destination: "backup/data",
                                                 file: file, line: line)
         let fullSends = try world.zfsCalls("send", on: "src")
-        XCTAssertEqual(fullSends.map(\.line), ["send tank/data@\(base)"], file: file, line: line)
+        XCTAssertEqual(fullSends.map(\.line), ["send -L -c -e tank/data@\(base)"], file: file, line: line)
         XCTAssertEqual(try world.zfsCalls("receive", on: "backup").map(\.exit), [0], file: file, line: line)
         try checkTransport(world, remote: expectRemote, mbufferPort: mbufferPort,
                            mbufferArguments: mbufferArguments, senderArguments: senderArguments, file: file, line: line)
@@ -124,7 +124,7 @@ final class FakeTierTransportTests: XCTestCase {
             XCTAssertNotEqual(base, previous, "round \(round): the base moved", file: file, line: line)
             received.append(base)
             XCTAssertEqual(try world.zfsCalls("send", on: "src").map(\.line),
-                           ["send -i tank/data@\(previous) tank/data@\(base)"], file: file, line: line)
+                           ["send -L -c -e -i tank/data@\(previous) tank/data@\(base)"], file: file, line: line)
             XCTAssertEqual(try world.zfsCalls("receive", on: "backup").map(\.exit), [0], file: file, line: line)
             XCTAssertEqual(try world.zfsCalls("destroy", on: "src").map(\.line), ["destroy tank/data@\(previous)"],
                            "the old base is destroyed on the source", file: file, line: line)

@@ -87,11 +87,12 @@ final class ReliabilityHostileInputTests: XCTestCase {
             let sends = world.zfsCalls(["send"], host: "src")
             XCTAssertEqual(sends.count, 2)
             let last = try XCTUnwrap(sends.last)
-            XCTAssertEqual(last.count, 4, "\(last)")
-            XCTAssertEqual(Array(last.prefix(2)), ["send", "-i"])
-            XCTAssertTrue(last[2].hasPrefix(source + "@zettabee.") && last[3].hasPrefix(source + "@zettabee."), "\(last)")
+            XCTAssertEqual(last.count, 7, "\(last)")
+            guard last.count == 7 else { continue }
+            XCTAssertEqual(Array(last.prefix(5)), ["send", "-L", "-c", "-e", "-i"])
+            XCTAssertTrue(last[5].hasPrefix(source + "@zettabee.") && last[6].hasPrefix(source + "@zettabee."), "\(last)")
             XCTAssertEqual(world.zfsCalls(["receive"], host: "backup").last, ["receive", "-s", destination])
-            let name = String(last[3].split(separator: "@")[1])
+            let name = String(last[6].split(separator: "@")[1])
             let received = try world.snapshots("backup", destination)[name]
             XCTAssertNotNil(received)
             XCTAssertEqual(received?.guid, try world.snapshots("src", source)[name]?.guid)

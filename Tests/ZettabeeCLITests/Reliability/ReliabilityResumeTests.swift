@@ -37,7 +37,7 @@ final class ReliabilityResumeTests: XCTestCase {
         let receives = world.zfsCalls(["receive", "recv"], from: from, host: "backup")
         XCTAssertTrue(receives.contains(["receive", "-A", "backup/data"]), "\(receives)", file: file, line: line)
         let sends = world.zfsCalls(["send"], from: from, host: "src")
-        XCTAssertTrue(sends.last?.starts(with: ["send", "-i", "tank/data@\(base)"]) ?? false, "\(sends)", file: file, line: line)
+        XCTAssertTrue(sends.last?.starts(with: ["send", "-L", "-c", "-e", "-i", "tank/data@\(base)"]) ?? false, "\(sends)", file: file, line: line)
         XCTAssertEqual(try token(world), "-", file: file, line: line)
         XCTAssertNotEqual(try world.assertBaseIntact(file: file, line: line), base, file: file, line: line)
         world.assertNoStrayProcess(file: file, line: line)

@@ -1,0 +1,166 @@
+import Foundation
+import XCTest
+
+/// Today's OpenZFS through the fake: encrypted sources sent raw, blocks sent as stored, and
+/// mountpoints that never come from the source.
+final class FakeTierOpenZFSTests: XCTestCase {
+    /// An encrypted source: initialize and updates raw, the destination never holding the key; a cut
+    /// stream resumed raw; status, check and runstatus on the keyless destination.
+    func testAnEncryptedSourceIsReplicatedRawAndTheDestinationNeverHoldsTheKey() throws {
+        let world = try FakeTierWorld(name)
+        try world.ctl(FakeTierWorld.sourceHost, "create-pool", "tank")
+        try world.ctl(FakeTierWorld.sourceHost, "create", "tank/secret", "--passphrase", "correct horse battery")
+        try world.ctl(FakeTierWorld.sourceHost, "write", "tank/secret", "3M")
+        try world.ctl(FakeTierWorld.destinationHost, "create-pool", "backup")
+        try world.writeConfig("src:tank/secret  backup:backup/secret")
+        let fingerprint = try world.fingerprint("backup/secret")
+        try world.setupAndInitialize("backup/secret")
+        var base = try world.expectSynchronized(fingerprint: fingerprint, source: "tank/secret", destination: "backup/secret")
+        XCTAssertEqual(try world.zfsCalls("send", on: "src").map(\.line), ["send -w tank/secret@\(base)"])
+        let copy = try world.dataset("backup", "backup/secret")
+        XCTAssertEqual(copy.keystatus, "unavailable", "the destination never holds the key")
+        XCTAssertEqual(copy.crypt?.root, "backup/secret", "a raw stream makes its own encryption root")
+        XCTAssertEqual(copy.crypt?.suite, "aes-256-gcm")
+        XCTAssertEqual(copy.mounted, false)
+        XCTAssertTrue(world.log(fingerprint).contains("(send -w)"), world.log(fingerprint))
+
+        // An update, then one whose stream is cut after 1 MB: the next update resumes it raw.
+        try world.ctl(FakeTierWorld.sourceHost, "write", "tank/secret", "2M")
+        try world.clearCalls()
+        try world.expectSuccess(try world.zettabee("update", "backup/secret"))
+        let previous = base
+        base = try world.expectSynchronized(fingerprint: fingerprint, source: "tank/secret", destination: "backup/secret")
+        XCTAssertEqual(try world.zfsCalls("send", on: "src").map(\.line), ["send -w -i tank/secret@\(previous) tank/secret@\(base)"])
+
+        try world.ctl(FakeTierWorld.sourceHost, "write", "tank/secret", "4M")
+        try world.addFault(["tool": "zfs", "sub": "receive", "host": "backup", "effect": "recv-fail-after", "bytes": "1000000", "when": "once"])
+        world.expectFailure(try world.zettabee("update", "backup/secret"), action: "update", destination: "backup/secret",
+                            words: ["transfer failed"])
+        let partial = try world.dataset("backup", "backup/secret")
+        XCTAssertNotNil(partial.partial, "the cut stream was saved for resuming")
+        let status = try world.zettabee("status", "-H", "backup/secret")
+        XCTAssertEqual(status.exitCode, 0, status.stderr)
+        XCTAssertTrue(status.stdout.contains("\tResumable\t"), status.stdout)
+        try world.clearCalls()
+        try world.expectSuccess(try world.zettabee("update", "backup/secret"))
+        let sends = try world.zfsCalls("send", on: "src").map(\.argv)
+        let resumed = try XCTUnwrap(sends.first { !$0.contains("-n") }, "\(sends)")
+        XCTAssertEqual(resumed.prefix(2), ["send", "-t"], "the stream is resumed: \(sends)")
+        let token = try XCTUnwrap(resumed.last)
+        let contents = try world.zfs(on: "src", ["send", "-nvt", token])
+        XCTAssertTrue(contents.stdout.contains("rawok"), contents.stdout)
+        base = try world.expectSynchronized(fingerprint: fingerprint, source: "tank/secret", destination: "backup/secret")
+        XCTAssertEqual(try world.dataset("backup", "backup/secret").keystatus, "unavailable")
+
+        // Everyday actions on the keyless destination.
+        let after = try world.zettabee("status", "-H", "backup/secret")
+        XCTAssertTrue(after.stdout.contains("\tSynchronized\t"), after.stdout)
+        let check = try world.zettabee("check", "backup/secret")
+        XCTAssertEqual(check.exitCode, 0, check.stdout + check.stderr)
+        let runstatus = try world.zettabee("runstatus", "backup/secret")
+        XCTAssertTrue(runstatus.stderr.contains("last run: update succeeded"), runstatus.stderr)
+        let purge = try world.zettabee("purge", "backup/secret")
+        XCTAssertEqual(purge.exitCode, 0, purge.stderr)
+        XCTAssertNotNil(try world.dataset("backup", "backup/secret").snapshot(base), "purge keeps the base")
+
+        // The key the source has opens the copy: the same data, encrypted with the same key.
+        let load = try world.zfs(on: "backup", ["load-key", "backup/secret"], stdin: "correct horse battery\n")
+        XCTAssertEqual(load.exitCode, 0, load.stderr)
+    }
+
+    /// `raw=no` sends plaintext only where OpenZFS can: with the source's key loaded, one filesystem.
+    /// Without the key it fails before any change, with OpenZFS's reason; a copy replicated in the
+    /// clear is then Inconsistent for a raw stream.
+    func testRawNoNeedsTheKeyAndAPlainCopyIsNotUpdatedRaw() throws {
+        let world = try FakeTierWorld(name)
+        try world.ctl(FakeTierWorld.sourceHost, "create-pool", "tank")
+        try world.ctl(FakeTierWorld.sourceHost, "create", "tank/secret", "--passphrase", "correct horse battery")
+        try world.ctl(FakeTierWorld.sourceHost, "write", "tank/secret", "2M")
+        try world.ctl(FakeTierWorld.destinationHost, "create-pool", "backup")
+        try world.writeConfig("src:tank/secret  backup:backup/secret  raw=no")
+        let fingerprint = try world.fingerprint("backup/secret")
+        XCTAssertEqual(try world.zfs(on: "src", ["unmount", "tank/secret"]).exitCode, 0)
+        XCTAssertEqual(try world.zfs(on: "src", ["unload-key", "tank/secret"]).exitCode, 0)
+        try world.expectSuccess(try world.zettabee("setup"))
+        let before = try world.dataset("src", "tank/secret")
+        try world.clearCalls()
+        world.expectFailure(try world.zettabee("initialize", "backup/secret"), action: "initialize", destination: "backup/secret",
+                            words: ["raw=no", "dataset key must be loaded", "tank/secret"])
+        XCTAssertEqual(try world.zfsCalls("snapshot", on: "src").map(\.line), [], "nothing changed")
+        XCTAssertEqual(try world.dataset("src", "tank/secret").snapshotGUIDs, before.snapshotGUIDs)
+        XCTAssertNil(try world.dump("backup").datasets["backup/secret"])
+
+        // With the key loaded: a plain stream (no -e from encrypted data), an unencrypted copy.
+        let load = try world.zfs(on: "src", ["load-key", "tank/secret"], stdin: "correct horse battery\n")
+        XCTAssertEqual(load.exitCode, 0, load.stderr)
+        try world.clearCalls()
+        try world.expectSuccess(try world.zettabee("initialize", "backup/secret"))
+        let base = try world.expectSynchronized(fingerprint: fingerprint, source: "tank/secret", destination: "backup/secret")
+        XCTAssertEqual(try world.zfsCalls("send", on: "src").map(\.line), ["send -L -c tank/secret@\(base)"])
+        XCTAssertNil(try world.dataset("backup", "backup/secret").crypt, "stored in the clear")
+
+        // Switching to raw now would put a raw stream on a plain copy: Inconsistent, nothing changed.
+        try world.writeConfig("src:tank/secret  backup:backup/secret")
+        try world.ctl(FakeTierWorld.sourceHost, "write", "tank/secret", "1M")
+        let state = try world.pairState(source: "tank/secret", destination: "backup/secret")
+        world.expectFailure(try world.zettabee("update", "backup/secret"), action: "update", destination: "backup/secret",
+                            words: ["Inconsistent", "tank/secret is encrypted but its copy backup/secret is not"])
+        XCTAssertEqual(try world.pairState(source: "tank/secret", destination: "backup/secret"), state)
+    }
+
+    /// Blocks cross as stored: `-L -c -e` by default, the copy as compressed as the source; none of them
+    /// with `compressed=no`.
+    func testBlocksAreSentAsStoredUnlessTurnedOff() throws {
+        let world = try FakeTierWorld(name)
+        try world.standardHosts(sources: ["a", "b"], size: "9M")
+        try world.ctl(FakeTierWorld.sourceHost, "compress", "tank/a", "3.00")
+        try world.ctl(FakeTierWorld.sourceHost, "compress", "tank/b", "3.00")
+        try world.writeConfig("src:tank/a  backup:backup/a", "src:tank/b  backup:backup/b  compressed=no")
+        try world.expectSuccess(try world.zettabee("setup"))
+        for pair in ["a", "b"] {
+            try world.clearCalls()
+            try world.expectSuccess(try world.zettabee("initialize", "backup/\(pair)"))
+            let send = try XCTUnwrap(try world.zfsCalls("send", on: "src").first)
+            XCTAssertEqual(Array(send.argv.dropLast()), pair == "a" ? ["send", "-L", "-c", "-e"] : ["send"])
+            let estimate = try world.zfs(on: "src", ["send", "-nvP"] + send.argv.dropFirst())
+            XCTAssertEqual(estimate.exitCode, 0, estimate.stderr)
+            let size = estimate.stdout.split(separator: "\n").last.map { String($0) } ?? ""
+            XCTAssertEqual(size, pair == "a" ? "size\t3145728" : "size\t9437184", "the stream \(send.line) carries")
+        }
+    }
+
+    /// A child whose mountpoint is set on the source: OpenZFS's receive excludes it, so the copy
+    /// inherits the destination's and nothing mounts at the source's path; `mountpoints=source` keeps it.
+    func testAChildsMountpointFromTheSourceIsNeverTaken() throws {
+        let world = try FakeTierWorld(name)
+        try world.treeHosts()
+        XCTAssertEqual(try world.zfs(on: "src", ["set", "mountpoint=/srv/kid", "tank/data/kid"]).exitCode, 0)
+        try world.writeConfig("src:tank/data  backup:backup/data")
+        let fingerprint = try world.fingerprint("backup/data")
+        try world.setupAndInitialize("backup/data")
+        _ = try world.expectTreeSynchronized(fingerprint: fingerprint, children: ["/kid"])
+        func expectDestinationsMountpoints(_ when: String) throws {
+            let kid = try world.dataset("backup", "backup/data/kid")
+            XCTAssertEqual(kid.mountpoint, "/backup/data/kid", when)
+            XCTAssertEqual(kid.mountpointSource, "default", "\(when): inherited (OpenZFS says default while no ancestor sets it)")
+            XCTAssertEqual(kid.received["mountpoint"], "/srv/kid", "\(when): the source's value is kept as the received one")
+            let mountedAtTheSourcesPath = try world.dump("backup").datasets.values.filter { $0.mountpoint == "/srv/kid" }
+            XCTAssertEqual(mountedAtTheSourcesPath.map(\.name), [], when)
+        }
+        try expectDestinationsMountpoints("after initialize")
+        XCTAssertEqual(try world.zfsCalls("receive", on: "backup").last?.argv.suffix(3), ["-x", "mountpoint", "backup/data"])
+        try world.ctl(FakeTierWorld.sourceHost, "write", "tank/data/kid", "1M")
+        try world.expectSuccess(try world.zettabee("update", "backup/data"))
+        _ = try world.expectTreeSynchronized(fingerprint: fingerprint, children: ["/kid"])
+        try expectDestinationsMountpoints("after an update")
+
+        let mirror = try FakeTierWorld(name + "Mirror")
+        try mirror.treeHosts()
+        XCTAssertEqual(try mirror.zfs(on: "src", ["set", "mountpoint=/srv/kid", "tank/data/kid"]).exitCode, 0)
+        try mirror.writeConfig("src:tank/data  backup:backup/data  mountpoints=source")
+        try mirror.setupAndInitialize("backup/data")
+        let kid = try mirror.dataset("backup", "backup/data/kid")
+        XCTAssertEqual(kid.mountpoint, "/srv/kid")
+        XCTAssertEqual(kid.mountpointSource, "received")
+    }
+}
