@@ -440,6 +440,11 @@ enum Commands {
                             if state.datasets[fs]!.crypt != nil { state.datasets[fs]!.wrapping!.location = v }
                         } else {
                             state.datasets[fs]!.local[p] = v
+                            // A local value ends an explicit inherit over a received one.
+                            if let masked = state.datasets[fs]!.masked {
+                                let rest = masked.filter { $0 != p }
+                                state.datasets[fs]!.masked = rest.isEmpty ? nil : rest
+                            }
                             Mounts.propertyChanged(&state, fs, property: p, legacy: ctx.legacy)
                         }
                     }

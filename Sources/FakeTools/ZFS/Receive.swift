@@ -342,7 +342,7 @@ enum ReceiveCommand {
             if begin.flags.contains("raw") { needed.append("encryption") }
             if begin.flags.contains("embed") { needed.append("embedded_data") }
             if begin.flags.contains("largeblock") { needed.append("large_blocks") }
-            if !Set(begin.flags).isDisjoint(with: ["raw", "compressed", "embed"]) { needed.append("lz4_compress") }
+            if begin.flags.contains("lz4") { needed.append("lz4_compress") }
             if needed.contains(where: { (pool.features[$0] ?? "disabled") == "disabled" }) {
                 throw Failure("\(prefix): pool must be upgraded to receive this stream.")
             }

@@ -485,6 +485,11 @@ struct StreamFeatures {
             flags.append("raw")
             item.crypt = state.streamCrypt(of: item.fs)
         }
+        // Compressed, embedded or raw blocks may be lz4 blocks when the sender's pool uses lz4.
+        if flags.contains(where: { ["embed", "compressed", "raw"].contains($0) }),
+           state.pools[Names.pool(of: item.fs)]?.features["lz4_compress"] == "active" {
+            flags.append("lz4")
+        }
         item.flags = flags
         item.keyMissing = encrypted && !raw && !state.keyAvailable(item.fs)
     }

@@ -151,7 +151,7 @@ enum ModernProperties {
     static let table: String = {
         var text = "\nThe following properties are supported:\n\n\tPROPERTY       EDIT  INHERIT   VALUES\n\n"
         for p in PropertyTable.all {
-            let edit = p.editable ? "YES" : "NO"
+            let edit = p.editable && !p.onetime ? "YES" : "NO"
             let inherit = p.inheritable ? "YES" : "NO"
             let name = p.name.padding(toLength: max(15, p.name.count), withPad: " ", startingAt: 0)
             text += "\t\(name)\(edit.leftPad(4))\(inherit.leftPad(9))   \(p.valuesText)\n"
