@@ -201,6 +201,44 @@ def fake_data_paths(args, base):
               size_gib)
 
 
+# MARK: compressed streams: blocks sent as stored (zfs send -L -c -e) against plain streams
+
+def compressed_streams(args, base):
+    """A source whose data compresses 3:1, initialized over the ssh transport with `compressed=yes` (the
+    default) and `compressed=no`, alternating: the bytes on the wire (zettabee's own send command, run
+    again through ssh into `wc -c`) and zettabee's wall time."""
+    w = World(base, args, "compressed")
+    w.write_config(["src:tank/data  backup:backup/stored", "src:tank/data  backup:backup/plain  compressed=no"])
+    w.zb("setup")
+    wire, walls = {"stored": [], "plain": []}, {"stored": [], "plain": []}
+    for run in range(args.runs):
+        for mode in (("stored", "plain") if run % 2 == 0 else ("plain", "stored")):
+            w.reset()
+            w.ctl("src", "create-pool", "tank")
+            w.ctl("src", "create", "tank/data")
+            w.ctl("src", "write", "tank/data", args.size)
+            w.ctl("src", "compress", "tank/data", "3.00")
+            w.ctl("backup", "create-pool", "backup")
+            w.clear_calls()
+            _, wall = w.zb("initialize", f"backup/{mode}")
+            walls[mode].append(wall)
+            send = next(c for c in w.calls() if c["tool"] == "zfs" and c["argv"][0] == "send")
+            remote = " ".join(shlex.quote(word) for word in ["zfs"] + send["argv"])
+            counted = subprocess.run(["sh", "-c", f"ssh -o BatchMode=yes src {shlex.quote(remote)} | wc -c"],
+                                     env=w.env, capture_output=True, text=True, check=True)
+            wire[mode].append(int(counted.stdout.strip()))
+        log(f"compressed run {run + 1}: wire {wire['stored'][-1]} / {wire['plain'][-1]} bytes, "
+            f"wall {walls['stored'][-1]:.3f} / {walls['plain'][-1]:.3f} s")
+    stored, plain = statistics.median(wire["stored"]), statistics.median(wire["plain"])
+    ratio = stored / plain
+    record("compressed streams, 3:1 data: bytes on the wire, -L -c -e ÷ plain",
+           f"{ratio:.3f} ({stored / GIB:.2f} GiB / {plain / GIB:.2f} GiB)", "<= 0.35", ratio <= 0.35)
+    wall_stored, wall_plain = statistics.median(walls["stored"]), statistics.median(walls["plain"])
+    record("compressed streams, 3:1 data: initialize over ssh, wall time -L -c -e ÷ plain",
+           f"{wall_stored / wall_plain:.3f} ({wall_stored:.2f} s / {wall_plain:.2f} s)", "<= 1.0",
+           wall_stored <= wall_plain)
+
+
 def parse_size(text):
     units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
     return int(float(text[:-1]) * units[text[-1].upper()]) if text[-1].upper() in units else int(text)
@@ -516,7 +554,7 @@ def main():
     parser.add_argument("--size", default="4G")
     parser.add_argument("--jobs", type=lambda s: [int(x) for x in s.split(",")], default=[2])
     parser.add_argument("--latency-jobs", type=lambda s: [int(x) for x in s.split(",")], default=[4, 8])
-    parser.add_argument("--only", default="data,real,fixed,status,many,startup,mbuffer")
+    parser.add_argument("--only", default="data,real,fixed,status,many,startup,mbuffer,compressed")
     args = parser.parse_args()
     args.bin, args.fakebin = os.path.abspath(args.bin), os.path.abspath(args.fakebin)
     args.zfake = os.path.abspath(args.zfake or os.path.join(args.bin, "zfake"))
@@ -536,6 +574,8 @@ def main():
             fixed_overhead(args, base)
         if "data" in args.only:
             fake_data_paths(args, base)
+        if "compressed" in args.only:
+            compressed_streams(args, base)
         if "real" in args.only:
             real_data_paths(args, base)
         if "many" in args.only:
