@@ -138,11 +138,13 @@ enum ReceiveCommand {
                                package: header, run: run)
             }
         }
-        if !ctx.legacy && !flags.dryRun && !run.received.isEmpty {
+        let fixRoots = package.map { $0.raw && $0.recursive } ?? false
+        let mountStep = !flags.noMount && (run.createdNew || package != nil)
+        if !ctx.legacy && !flags.dryRun && !run.received.isEmpty && (fixRoots || mountStep) {
             try ctx.store.mutate { state in
-                if let package, package.raw, package.recursive { fixEncryptionHierarchy(&state, package: package, run: run) }
+                if fixRoots, let package { fixEncryptionHierarchy(&state, package: package, run: run) }
                 // The mount step (`zfs_receive`): a new filesystem, or a package's filesystems.
-                if !flags.noMount && (run.createdNew || package != nil) {
+                if mountStep {
                     for fs in run.received where state.datasets[fs]?.mounted != true {
                         Mounts.mountNew(&state, fs, legacy: false)
                     }
