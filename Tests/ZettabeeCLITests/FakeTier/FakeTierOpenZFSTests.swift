@@ -164,3 +164,58 @@ final class FakeTierOpenZFSTests: XCTestCase {
         XCTAssertEqual(kid.mountpointSource, "received")
     }
 }
+
+/// Old zfs (zfs-fuse) cannot exclude a mountpoint on receive: a tree in which the source sets one is
+/// sent dataset by dataset, so no stream carries it (the real tier shows the mounts themselves).
+final class FakeTierOldZfsMountpointTests: XCTestCase {
+    func testATreeThatSetsAMountpointIsSentDatasetByDataset() throws {
+        let world = try FakeTierWorld(name)
+        try world.treeHosts(legacy: true)
+        XCTAssertEqual(try world.zfs(on: "src", ["set", "mountpoint=/srv/kid", "tank/data/kid"]).exitCode, 0)
+        try world.writeConfig("src:tank/data  backup:backup/data")
+        let fingerprint = try world.fingerprint("backup/data")
+        try world.clearCalls()
+        try world.setupAndInitialize("backup/data")
+        var base = try world.expectTreeSynchronized(fingerprint: fingerprint, children: ["/kid"])
+        XCTAssertEqual(try world.zfsCalls("send", on: "src").map(\.line), ["send tank/data@\(base)", "send tank/data/kid@\(base)"])
+        XCTAssertEqual(try world.zfsCalls("receive", on: "backup").map(\.line), ["receive backup/data", "receive backup/data/kid"])
+        XCTAssertNil(try world.dataset("backup", "backup/data/kid").property("mountpoint"), "no mountpoint arrived")
+
+        // An update, with a child new on the source: increments for the old datasets, the new one whole.
+        try world.ctl(FakeTierWorld.sourceHost, "create", "tank/data/new")
+        try world.ctl(FakeTierWorld.sourceHost, "write", "tank/data/kid", "1M")
+        try world.clearCalls()
+        try world.expectSuccess(try world.zettabee("update", "backup/data"))
+        let previous = base
+        base = try world.expectTreeSynchronized(fingerprint: fingerprint, children: ["/kid", "/new"])
+        XCTAssertEqual(try world.zfsCalls("send", on: "src").map(\.line), [
+            "send -i tank/data@\(previous) tank/data@\(base)", "send -i tank/data/kid@\(previous) tank/data/kid@\(base)",
+            "send tank/data/new@\(base)",
+        ])
+        XCTAssertTrue(world.log(fingerprint).contains("one by one"), world.log(fingerprint))
+
+        // The child's stream fails after the parent's arrived: the next update sends the child's alone.
+        try world.ctl(FakeTierWorld.sourceHost, "write", "tank/data/kid", "2M")
+        try world.addFault(["tool": "zfs", "sub": "receive", "host": "backup", "match": "*kid*", "effect": "recv-fail-after",
+                            "bytes": "100000", "when": "once"])
+        world.expectFailure(try world.zettabee("update", "backup/data"), action: "update", destination: "backup/data",
+                            words: ["transfer failed"])
+        try world.clearCalls()
+        try world.expectSuccess(try world.zettabee("update", "backup/data"))
+        let completed = try world.expectTreeSynchronized(fingerprint: fingerprint, children: ["/kid", "/new"])
+        let sends = try world.zfsCalls("send", on: "src").map(\.line)
+        XCTAssertTrue(sends.first?.hasPrefix("send -i tank/data/kid@\(base) tank/data/kid@zettabee.") == true,
+                      "first the child's part of the interrupted update, alone: \(sends)")
+        XCTAssertTrue(world.log(fingerprint).contains("completing the interrupted transfer"), world.log(fingerprint))
+        XCTAssertFalse(sends.contains { $0.contains("-R") }, "\(sends)")
+        base = completed
+
+        // Without a mountpoint set on the source, the tree goes as one recursive stream again.
+        XCTAssertEqual(try world.zfs(on: "src", ["inherit", "mountpoint", "tank/data/kid"]).exitCode, 0)
+        try world.ctl(FakeTierWorld.sourceHost, "write", "tank/data", "1M")
+        try world.clearCalls()
+        try world.expectSuccess(try world.zettabee("update", "backup/data"))
+        let last = try world.expectTreeSynchronized(fingerprint: fingerprint, children: ["/kid", "/new"])
+        XCTAssertEqual(try world.zfsCalls("send", on: "src").map(\.line), ["send -R -i tank/data@\(base) tank/data@\(last)"])
+    }
+}
