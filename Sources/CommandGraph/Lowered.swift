@@ -72,8 +72,9 @@ public enum StreamSink: Sendable, Hashable {
 /// When a pipeline of a graph may start.
 public enum StartCondition: Sendable, Hashable {
     case immediately
-    /// Once something on this machine listens on TCP `port` (a handshake, not a sleep). The runner gives
-    /// up after `timeout` seconds, or as soon as pipeline `pipelineIndex` (the listener) has ended.
+    /// Once a process of pipeline `pipelineIndex` (the listener) listens on TCP `port` on this machine
+    /// (a handshake, not a sleep): its own socket, never a stale or foreign listener on the same port.
+    /// The runner gives up after `timeout` seconds, or as soon as the listener pipeline has ended.
     case afterTCPListening(port: Int, pipelineIndex: Int, timeout: Double)
 }
 

@@ -18,26 +18,47 @@ enum ProcFS {
         return StageIO(bytesRead: read, bytesWritten: written)
     }
 
-    /// True when a TCP socket of this network namespace is in LISTEN state on `port` (IPv4 or IPv6).
-    static func isListening(onTCPPort port: Int) -> Bool {
-        ["/proc/net/tcp", "/proc/net/tcp6"].contains { path in
-            guard let table = readSmallFile(path) else { return false }
-            return tableHasListener(table, port: port)
+    /// True when one of `pids` holds a TCP socket in LISTEN state on `port` (IPv4 or IPv6): the
+    /// listener is that process's own, not a stale or foreign one that happens to use the port.
+    static func isListening(onTCPPort port: Int, byAnyOf pids: [Int32]) -> Bool {
+        let listeners = ["/proc/net/tcp", "/proc/net/tcp6"].reduce(into: Set<UInt64>()) { inodes, path in
+            if let table = readSmallFile(path) { inodes.formUnion(listenerInodes(table, port: port)) }
         }
+        guard !listeners.isEmpty else { return false }
+        return pids.contains { !socketInodes(of: $0).isDisjoint(with: listeners) }
     }
 
-    /// Parses a `/proc/net/tcp(6)` table: `sl local_address rem_address st …`, with the local address as
-    /// `HEXADDR:HEXPORT` and state `0A` meaning LISTEN.
-    static func tableHasListener(_ table: String, port: Int) -> Bool {
+    /// Parses a `/proc/net/tcp(6)` table, `sl local_address rem_address st tx:rx tr:when retrnsmt uid
+    /// timeout inode …` with the local address as `HEXADDR:HEXPORT` and state `0A` meaning LISTEN: the
+    /// socket inodes listening on `port`.
+    static func listenerInodes(_ table: String, port: Int) -> Set<UInt64> {
+        var inodes: Set<UInt64> = []
         for line in table.split(separator: "\n").dropFirst() {
             let fields = line.split(separator: " ", omittingEmptySubsequences: true)
-            guard fields.count > 3, fields[3] == "0A",
+            guard fields.count > 9, fields[3] == "0A",
                 let colon = fields[1].lastIndex(of: ":"),
-                let localPort = Int(fields[1][fields[1].index(after: colon)...], radix: 16)
+                let localPort = Int(fields[1][fields[1].index(after: colon)...], radix: 16),
+                localPort == port, let inode = UInt64(fields[9])
             else { continue }
-            if localPort == port { return true }
+            inodes.insert(inode)
         }
-        return false
+        return inodes
+    }
+
+    /// The inodes of the sockets `pid` has open (`/proc/PID/fd/N` → `socket:[INODE]`).
+    static func socketInodes(of pid: Int32) -> Set<UInt64> {
+        let directory = "/proc/\(pid)/fd"
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [] }
+        var inodes: Set<UInt64> = []
+        var buffer = [CChar](repeating: 0, count: 64)
+        for entry in entries {
+            let count = readlink(directory + "/" + entry, &buffer, buffer.count - 1)
+            guard count > 0 else { continue }
+            let target = String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            guard target.hasPrefix("socket:["), target.hasSuffix("]"), let inode = UInt64(target.dropFirst(8).dropLast()) else { continue }
+            inodes.insert(inode)
+        }
+        return inodes
     }
 
     /// True while `pid` exists and is not a zombie.

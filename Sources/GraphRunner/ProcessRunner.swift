@@ -188,7 +188,8 @@ private final class GraphRun: @unchecked Sendable {
                 for (index, deadline) in gateDeadlines.sorted(by: { $0.key < $1.key }) {
                     guard case .afterTCPListening(let port, let listenerIndex, let timeout) = graph.pipelines[index].start
                     else { continue }
-                    if ProcFS.isListening(onTCPPort: port) {
+                    let listenerPids = lock.withLock { stages[listenerIndex].compactMap { $0.isRunning ? $0.pid : nil } }
+                    if ProcFS.isListening(onTCPPort: port, byAnyOf: listenerPids) {
                         gateDeadlines[index] = nil
                         start(pipeline: index)
                     } else if pipelineStarted[listenerIndex] && !lock.withLock({ stages[listenerIndex].contains(where: \.isRunning) }) {

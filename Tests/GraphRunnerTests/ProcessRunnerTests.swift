@@ -358,28 +358,35 @@ final class ProcessRunnerTests: XCTestCase {
 
     // MARK: Start after a TCP listener
 
-    func testAPipelineStartsOnlyOnceSomethingListensOnItsPort() throws {
+    func testAPipelineStartsOnlyOnceItsListenerListens() throws {
         let scratch = try makeScratchDirectory()
-        let socket = try TCPSocket()
+        let port = try TCPSocket().port  // closed again at once: a port nobody listens on
         let gateOpened = scratch + "/gate-opened"
         let graph = LoweredGraph(pipelines: [
-            LoweredPipeline(stages: [stage(Fixture.path("wait_for_file.sh"), gateOpened)]),
+            LoweredPipeline(stages: [stage(Fixture.path("listen_on_port.py"), String(port), gateOpened)]),
             LoweredPipeline(stages: [stage("touch", gateOpened)],
-                            start: .afterTCPListening(port: socket.port, pipelineIndex: 0, timeout: 20)),
+                            start: .afterTCPListening(port: port, pipelineIndex: 0, timeout: 20)),
         ])
-        let outcome = Box<Result<GraphResult, RunFailure>?>(nil)
-        let done = DispatchSemaphore(value: 0)
-        Thread {
-            outcome.value = runGraph(graph, deadline: 40)
-            done.signal()
-        }.start()
-        // The gate stays shut while the socket is only bound; then it opens once the socket listens.
-        XCTAssertFalse(waitUntil(timeout: 0.3) { FileManager.default.fileExists(atPath: gateOpened) })
-        try socket.listen()
-        XCTAssertEqual(done.wait(timeout: .now() + 45), .success)
-        guard case .success(let result)? = outcome.value else { return XCTFail("run failed: \(String(describing: outcome.value))") }
+        let result = try XCTUnwrap(runExpectingSuccess(graph, deadline: 40))
         XCTAssertEqual(result.stages[1][0].termination, .exited(0))
         XCTAssertTrue(FileManager.default.fileExists(atPath: gateOpened))
+    }
+
+    /// A listener on the port that is not the listener pipeline's (stale, or someone else's) never opens
+    /// the gate: the stream would go to it.
+    func testAForeignListenerOnThePortNeverOpensTheGate() throws {
+        let foreign = try TCPSocket()
+        try foreign.listen()
+        let scratch = try makeScratchDirectory()
+        let graph = LoweredGraph(pipelines: [
+            LoweredPipeline(stages: [stage("sleep", "1000")]),
+            LoweredPipeline(stages: [stage("touch", scratch + "/started")],
+                            start: .afterTCPListening(port: foreign.port, pipelineIndex: 0, timeout: 0.5)),
+        ])
+        let failure = try XCTUnwrap(runExpectingFailure(graph, options: RunOptions(gracePeriod: 2), deadline: 20))
+        guard case .listenerNotReady(1, foreign.port, _) = failure.kind else { return XCTFail("\(failure.kind)") }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: scratch + "/started"))
+        XCTAssertNil(failure.result?.stages[1][0].pid)
     }
 
     func testAListenerThatNeverAppearsFailsWithinItsTimeout() throws {
@@ -416,16 +423,27 @@ final class ProcessRunnerTests: XCTestCase {
     func testListenTableParsing() {
         let table = """
               sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
-               0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0000000000000000 100 0 0 10 0
-               1: 0100007F:1F91 0100007F:D431 01 00000000:00000000 00:00000000 00000000     0        0 2 1 0000000000000000 20 4 30 10 -1
+               0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4711 1 0000000000000000 100 0 0 10 0
+               1: 0100007F:1F91 0100007F:D431 01 00000000:00000000 00:00000000 00000000     0        0 4712 1 0000000000000000 20 4 30 10 -1
             """
-        XCTAssertTrue(ProcFS.tableHasListener(table, port: 8080))
-        XCTAssertFalse(ProcFS.tableHasListener(table, port: 8081))  // established, not listening
+        XCTAssertEqual(ProcFS.listenerInodes(table, port: 8080), [4711])
+        XCTAssertEqual(ProcFS.listenerInodes(table, port: 8081), [])  // established, not listening
         let table6 = """
-              sl  local_address                         remote_address                        st
-               0: 00000000000000000000000000000000:2328 00000000000000000000000000000000:0000 0A
+              sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+               0: 00000000000000000000000000000000:2328 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 99 1 0000000000000000 100 0 0 10 0
             """
-        XCTAssertTrue(ProcFS.tableHasListener(table6, port: 9000))
+        XCTAssertEqual(ProcFS.listenerInodes(table6, port: 9000), [99])
+    }
+
+    func testSocketsOfAProcessAreFoundByInode() throws {
+        let socket = try TCPSocket()
+        try socket.listen()
+        let table = try String(contentsOfFile: "/proc/net/tcp", encoding: .utf8)
+        let inodes = ProcFS.listenerInodes(table, port: socket.port)
+        XCTAssertEqual(inodes.count, 1)
+        XCTAssertFalse(ProcFS.socketInodes(of: getpid()).isDisjoint(with: inodes), "this process holds it")
+        XCTAssertTrue(ProcFS.isListening(onTCPPort: socket.port, byAnyOf: [getpid()]))
+        XCTAssertFalse(ProcFS.isListening(onTCPPort: socket.port, byAnyOf: [getppid()]))
     }
 
     func testShellQuotingForMessages() {
