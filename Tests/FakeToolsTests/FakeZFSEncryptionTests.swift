@@ -314,6 +314,10 @@ final class FakeZFSEncryptionTests: XCTestCase {
                        ["tank/viactl", "available", "prompt", "yes", "tank/viafile", "available", "file://\(h.world)/key", "yes"])
         h.ok("zfs unmount tank/viactl && zfs unload-key tank/viactl && echo ctlpass12 | zfs load-key tank/viactl"
             + " && zfs unmount tank/viafile && zfs unload-key tank/viafile && zfs load-key tank/viafile")
+        // A raw stream with properties carries the root's keylocation.
+        let r0 = h.sh("zfs snapshot tank/viafile@p && zfs send -w -p tank/viafile@p | zfs receive backup/withprops"
+            + " && zfs get -H -o value,source keylocation backup/withprops && zfs load-key backup/withprops")
+        XCTAssertEqual(r0.out, "file://\(h.world)/key\tlocal\n", r0.err)
         // A pool without the encryption feature.
         h.ok("zfake-ctl create-pool old --version 28")
         var r = h.sh("zfs create -o encryption=on -o keyformat=passphrase old/x", stdin: "12345678\n")

@@ -152,6 +152,15 @@ final class FakeZFSMountTests: XCTestCase {
         XCTAssertEqual(h.sh("zfs get -H -o value mounted backup/dst").out, "no\n", "a plain incremental mounts nothing")
         h.ok("zfs send tank/src@a | zfs receive -u backup/quiet")
         XCTAssertEqual(h.sh("zfs get -H -o value mounted backup/quiet").out, "no\n")
+        // A full stream over a mounted filesystem (-F) unmounts it first and mounts it again after.
+        h.ok("zfs create backup/over && zfake-ctl busy backup/over on")
+        let r = h.sh("zfs send tank/src@a | zfs receive -F backup/over")
+        XCTAssertEqual(r.code, 1)
+        XCTAssertEqual(r.err, "cannot unmount '/backup/over': pool or dataset is busy\n")
+        h.ok("zfake-ctl busy backup/over off && zfs send tank/src@a | zfs receive -F backup/over")
+        XCTAssertEqual(h.sh("zfs get -H -o value mounted backup/over").out, "yes\n")
+        h.ok("zfs destroy -r backup/over && zfs create backup/over && zfs send tank/src@a | zfs receive -F -u backup/over")
+        XCTAssertEqual(h.sh("zfs get -H -o value mounted backup/over").out, "no\n", "-u: unmounted and left so")
     }
 
     func testLegacyHostKeepsNoMountState() throws {

@@ -198,7 +198,7 @@ enum CryptPlan {
             return Encryption.asksForEncryption(props)
                 ? .failure(.reason("Encryption must be turned on to set encryption properties.")) : .success(.off)
         }
-        let format = props["keyformat"]
+        let format = props["keyformat"].flatMap { $0 == "none" ? nil : $0 }
         var location = props["keylocation"]
         if parentCrypt == nil && location == nil && format == nil {
             return .failure(.reason("Keyformat required for new encryption root."))
@@ -230,7 +230,7 @@ enum CryptPlan {
 
     /// Where the key material of a new root comes from, when the `-o` properties make one.
     static func keySource(_ props: [String: String]) -> (location: String, format: String)? {
-        guard let format = props["keyformat"] else { return nil }
+        guard let format = props["keyformat"], format != "none" else { return nil }
         return (props["keylocation"] ?? "prompt", format)
     }
 

@@ -38,6 +38,8 @@ enum ReceiveCommand {
         var top: String?
         /// Raw packages: each filesystem's keylocation as the sender had it (`recv_fix_encryption_hierarchy`).
         var keylocations: [String: String] = [:]
+        /// Mounted filesystems a full stream replaced (`-F`): unmounted first, mounted again after.
+        var remount: [String] = []
     }
 
     /// Where a substream lands, decided by the checks.
@@ -139,13 +141,14 @@ enum ReceiveCommand {
             }
         }
         let fixRoots = package.map { $0.raw && $0.recursive } ?? false
-        let mountStep = !flags.noMount && (run.createdNew || package != nil)
+        let mountStep = !flags.noMount && (run.createdNew || package != nil || !run.remount.isEmpty)
         if !ctx.legacy && !flags.dryRun && !run.received.isEmpty && (fixRoots || mountStep) {
             try ctx.store.mutate { state in
                 if fixRoots, let package { fixEncryptionHierarchy(&state, package: package, run: run) }
                 // The mount step (`zfs_receive`): a new filesystem, or a package's filesystems.
                 if mountStep {
-                    for fs in run.received where state.datasets[fs]?.mounted != true {
+                    let targets = run.createdNew || package != nil ? run.received : run.remount
+                    for fs in targets where state.datasets[fs]?.mounted != true {
                         Mounts.mountNew(&state, fs, legacy: false)
                     }
                 }
@@ -334,6 +337,11 @@ enum ReceiveCommand {
                     throw Failure("\(prefix): zfs receive -F cannot be used to destroy an encrypted filesystem or overwrite an "
                         + "unencrypted one with an encrypted one")
                 }
+                // A full stream over an existing filesystem unmounts it (and what is below it) first.
+                if wantsNewFS && !flags.dryRun,
+                   let busy = ([fs] + state.descendants(of: fs)).first(where: { Mounts.isMounted(state, $0) && state.datasets[$0]?.busy == true }) {
+                    throw Failure("cannot unmount '\(Mounts.mountpoint(state, busy)?.raw ?? busy)': pool or dataset is busy")
+                }
             }
         }
         if !ctx.legacy { try cmdlineProperties(state: state, flags: flags, begin: begin, landing: &landing, prefix: prefix, isTop: isTop,
@@ -505,6 +513,7 @@ enum ReceiveCommand {
         if !ctx.legacy && wantsNewFS {
             applyStreamEncryption(&dataset, begin: begin, plan: landing.cryptPlan)
             // `-F` over an existing filesystem unmounts it first; the mount step mounts it again.
+            if dataset.mounted == true { run.remount.append(fs) }
             dataset.mounted = nil
         }
         if !ctx.legacy, begin.isRaw, let streamCrypt = begin.crypt, dataset.crypt?.root == fs, var wrapping = dataset.wrapping {
@@ -554,7 +563,14 @@ enum ReceiveCommand {
         } else {
             if var props = begin.props {
                 // A raw package's keylocation goes to the encryption roots afterwards; canmount under -x is dropped.
-                if let location = props.removeValue(forKey: "keylocation"), package?.raw == true { run.keylocations[fs] = location }
+                if let location = props.removeValue(forKey: "keylocation") {
+                    if package?.raw == true {
+                        run.keylocations[fs] = location
+                    } else if begin.crypt?.isRoot == true, dataset.crypt?.root == fs {
+                        // A raw `-p` stream of an encryption root: its keylocation as the sender has it.
+                        dataset.wrapping?.location = location
+                    }
+                }
                 for p in landing.dropped { props[p] = nil }
                 dataset.received = props
             }
