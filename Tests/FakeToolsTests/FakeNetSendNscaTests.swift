@@ -91,7 +91,7 @@ final class FakeNetSendNscaTests: XCTestCase {
         // A real daemon: same stdout and exit code for the same input.
         guard let daemon = FakeNetHarness.executable("nsca") else { throw realTierSkip("the real nsca daemon is not installed") }
         let commandFile = harness.file("nsca.cmd")
-        FileManager.default.createFile(atPath: commandFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: commandFile.path, contents: nil)
         let daemonConfig = harness.file("nsca.cfg")
         try """
             server_address=127.0.0.1

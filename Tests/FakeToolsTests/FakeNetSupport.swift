@@ -29,8 +29,8 @@ final class FakeNetProcess {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("fakenet-\(UUID().uuidString)")
         outURL = scratch.appendingPathExtension("out")
         errURL = scratch.appendingPathExtension("err")
-        FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.environment = environment

@@ -69,13 +69,13 @@ final class FakeWorldHarness {
         for (k, v) in extra { env[k] = v }
         process.environment = env
         let outPath = world + "/.out-\(UUID().uuidString)", errPath = world + "/.err-\(UUID().uuidString)"
-        FileManager.default.createFile(atPath: outPath, contents: nil)
-        FileManager.default.createFile(atPath: errPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
         defer { try? FileManager.default.removeItem(atPath: outPath); try? FileManager.default.removeItem(atPath: errPath) }
         var handles = [FileHandle(forWritingAtPath: outPath), FileHandle(forWritingAtPath: errPath)]
         if let stdin {
             let inPath = world + "/.in-\(UUID().uuidString)"
-            FileManager.default.createFile(atPath: inPath, contents: Data(stdin.utf8))
+            _ = FileManager.default.createFile(atPath: inPath, contents: Data(stdin.utf8))
             handles.append(FileHandle(forReadingAtPath: inPath))
         } else {
             handles.append(FileHandle(forReadingAtPath: "/dev/null"))

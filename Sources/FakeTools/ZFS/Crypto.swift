@@ -117,15 +117,10 @@ enum Encryption {
         if location == "prompt" {
             if isatty(0) != 0 {
                 if format == "raw" { return .failure(Failure("Cannot enter raw keys on the terminal")) }
-                let what = format == "hex" ? "hex key" : "passphrase"
-                Out.out(newKey ? "Enter new \(what): " : "Enter \(what) for '\(dataset ?? "")': ")
-                let first = readMaterial(fd: 0, format: format)
-                Out.out("\n")
+                let first = prompt(format: format, reenter: false, newKey: newKey, dataset: dataset)
                 guard newKey else { return .success(first) }
                 if let problem = validate(format: format, material: first, newKey: true) { return .failure(Failure(problem)) }
-                Out.out("Re-enter new \(what): ")
-                let second = readMaterial(fd: 0, format: format)
-                Out.out("\n")
+                let second = prompt(format: format, reenter: true, newKey: newKey, dataset: dataset)
                 return first == second ? .success(first) : .failure(Failure("Provided keys do not match."))
             }
             return .success(readMaterial(fd: 0, format: format))
@@ -147,6 +142,23 @@ enum Encryption {
         default:
             return .failure(Failure("URI scheme is not supported"))
         }
+    }
+
+    /// `libzfs_getpassphrase`: `Enter [new ]passphrase[ for 'fs']:` on stdout, one line read without echo.
+    static func prompt(format: String, reenter: Bool, newKey: Bool, dataset: String?) -> [UInt8] {
+        let what = format == "hex" ? "hex key" : "passphrase"
+        Out.out("\(reenter ? "Re-enter" : "Enter") \(newKey ? "new " : "")\(what)" + (dataset.map { " for '\($0)'" } ?? "") + ":")
+        var saved = termios()
+        let haveTerminal = tcgetattr(0, &saved) == 0
+        if haveTerminal {
+            var quiet = saved
+            quiet.c_lflag &= ~tcflag_t(ECHO | ECHOE | ECHOK | ECHONL)
+            _ = tcsetattr(0, TCSAFLUSH, &quiet)
+        }
+        let line = readMaterial(fd: 0, format: format)
+        if haveTerminal { _ = tcsetattr(0, TCSAFLUSH, &saved) }
+        Out.out("\n")
+        return line
     }
 
     /// One line without its newline, or (raw keys) up to 33 bytes, read byte by byte so that nothing

@@ -345,7 +345,7 @@ enum ReceiveCommand {
             }
         }
         if !ctx.legacy { try cmdlineProperties(state: state, flags: flags, begin: begin, landing: &landing, prefix: prefix, isTop: isTop,
-                                               recursive: recursive, withProps: withProps, wantsNewFS: wantsNewFS) }
+                                               recursive: recursive, wantsNewFS: wantsNewFS) }
         // The kernel: stream features the pool must have.
         if !ctx.legacy, let pool = state.pools[Names.pool(of: fs)] {
             var needed: [String] = []
@@ -422,7 +422,7 @@ enum ReceiveCommand {
 
     /// `zfs_setup_cmdline_props`: what `-o` and `-x` do to this filesystem, and their refusals.
     static func cmdlineProperties(state: HostState, flags: Flags, begin: StreamBegin, landing: inout Landing, prefix: String,
-                                  isTop: Bool, recursive: Bool, withProps: Bool, wantsNewFS: Bool) throws {
+                                  isTop: Bool, recursive: Bool, wantsNewFS: Bool) throws {
         let raw = begin.isRaw
         let d = state.datasets[landing.fs]
         for (given, name, value) in flags.cmdline {
@@ -450,7 +450,6 @@ enum ReceiveCommand {
                 landing.inherits.insert(name)
             }
         }
-        _ = withProps
     }
 
     /// How a non-raw stream encrypts the filesystem it creates: `zfs_crypto_create` with the `-o`
