@@ -40,12 +40,16 @@ public struct SSHSharing: Sendable, Hashable {
     }
 
     /// `ssh OPTIONS -o ControlMaster=yes -o ControlPath=PATH -o ControlPersist=no -N -- DEST`: the master,
-    /// which runs no command and lives until `exit(_:)` (or SIGTERM) ends it.
-    public func master(of destination: SSHDestination) -> ProcessSpec {
-        let arguments = destination.optionArguments
+    /// which runs no command and lives until `exit(_:)` (or SIGTERM) ends it. `endingWithParent`: started
+    /// as `setpriv --pdeathsig TERM -- ssh …` (util-linux), so the kernel sends it SIGTERM when the
+    /// process that started it dies, even by SIGKILL: no connection outlives its run.
+    public func master(of destination: SSHDestination, endingWithParent: Bool = false) -> ProcessSpec {
+        let ssh = destination.optionArguments
             + ["-o", "ControlMaster=yes", "-o", "ControlPath=" + controlPath, "-o", "ControlPersist=no", "-N", "--",
                destination.destination]
-        return ProcessSpec(executable: "ssh", arguments: arguments, label: "ssh \(destination.host): master")
+        let label = "ssh \(destination.host): master"
+        guard endingWithParent else { return ProcessSpec(executable: "ssh", arguments: ssh, label: label) }
+        return ProcessSpec(executable: "setpriv", arguments: ["--pdeathsig", "TERM", "--", "ssh"] + ssh, label: label)
     }
 
     /// `ssh OPTIONS -o ControlPath=PATH -O exit -- DEST`: asks the master to close the connection and exit.

@@ -1,4 +1,5 @@
 import CommandGraph
+import Foundation
 
 /// Runs lowered graphs. Domain code depends only on this, so its tests can substitute a fake.
 public protocol GraphExecuting: Sendable {
@@ -23,6 +24,13 @@ public protocol BackgroundRunning: AnyObject, Sendable {
 }
 
 extension GraphExecuting {
+    /// Whether `executable` would be found on the PATH of `environment` (zettabee's own on top), as
+    /// the runner resolves it before a run.
+    public func canRun(_ executable: String, environment: [String: String]) -> Bool {
+        let path = environment["PATH"] ?? ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        return ExecutableResolver.resolve(executable, searchPath: path) != nil
+    }
+
     public func run(_ graph: LoweredGraph) throws -> GraphResult {
         try run(graph, options: RunOptions())
     }

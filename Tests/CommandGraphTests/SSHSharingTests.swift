@@ -28,6 +28,15 @@ final class SSHSharingTests: XCTestCase {
              "-O", "exit", "--", "root@src1"])
     }
 
+    func testAMasterEndingWithItsParentRunsThroughSetpriv() throws {
+        let sharing = try SSHSharing(controlPath: "/run/zb/a.ssh")
+        let master = sharing.master(of: source, endingWithParent: true)
+        XCTAssertEqual(master.executable, "setpriv")
+        XCTAssertEqual(Array(master.arguments.prefix(4)), ["--pdeathsig", "TERM", "--", "ssh"])
+        XCTAssertEqual(Array(master.arguments.dropFirst(4)), sharing.master(of: source).arguments)
+        XCTAssertEqual(master.label, "ssh src1: master")
+    }
+
     func testControlPathMustBeAbsoluteShortAndLiteral() {
         XCTAssertThrowsError(try SSHSharing(controlPath: "run/a.ssh"))
         XCTAssertThrowsError(try SSHSharing(controlPath: "/" + String(repeating: "d", count: 90)))

@@ -7,8 +7,8 @@ import Glibc
 #endif
 
 /// Signals to zettabee in the middle of a transfer: SIGINT and SIGTERM end the run cleanly (children
-/// gone within 5 s, exit 128+N); after SIGKILL the next run finds the stale lock, stops the orphans and
-/// recovers.
+/// gone within 5 s, exit 128+N); after SIGKILL the ssh master ends by itself, and the next run finds the
+/// stale lock, stops the orphans and recovers.
 final class ReliabilitySignalTests: XCTestCase {
     /// A pair whose update stalls mid-stream (the send stops after 1 MB), so that a signal surely lands
     /// during the transfer. Returns the world, the base and the running update once the lock records
@@ -62,9 +62,14 @@ final class ReliabilitySignalTests: XCTestCase {
 
     func testSIGKILLMidTransferIsRecoveredByTheNextRun() throws {
         let (world, base, run, children) = try startStalledUpdate()
+        let masters = { world.strayProcesses().filter { world.describeProcess($0).contains("ControlMaster=yes") } }
+        XCTAssertEqual(masters().count, 1, "the run's ssh master is up")
         run.signal(SIGKILL)
         let outcome = try XCTUnwrap(run.wait(seconds: 10))
         XCTAssertTrue(outcome.signaled)
+        // No connection outlives its run: the master ends by itself, with no next run to reap it.
+        XCTAssertTrue(waitUntil(seconds: 5) { masters().isEmpty },
+                      "the ssh master outlived its run: \(masters().map(world.describeProcess))")
         // The killed run's children live on (each leads its own process group), and the lock says so.
         XCTAssertTrue(children.contains(where: isRunning), "no orphan survived: the test proves nothing")
         guard case .stale(let holder) = PairLock.inspect(path: try world.lockPath) else {

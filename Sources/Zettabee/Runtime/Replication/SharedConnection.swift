@@ -46,9 +46,14 @@ final class SharedConnection: @unchecked Sendable {
         return state == .up ? .remote(sharing.client(of: destination)) : .remote(destination)
     }
 
+    /// The master's command: through `setpriv --pdeathsig` where that exists (see `SSHSharing.master`).
+    var masterSpec: ProcessSpec {
+        sharing.master(of: destination, endingWithParent: executor.canRun("setpriv", environment: environment))
+    }
+
     private func start() {
         if let rendering {
-            rendering("control commands share one ssh connection: " + Rendering.render(sharing.master(of: destination)) + " &")
+            rendering("control commands share one ssh connection: " + Rendering.render(masterSpec) + " &")
             state = .up
             return
         }
@@ -60,7 +65,10 @@ final class SharedConnection: @unchecked Sendable {
             runExit()
             unlink(sharing.controlPath)
         }
-        let spec = sharing.master(of: destination)
+        let spec = masterSpec
+        if spec.executable != "setpriv" {
+            observer("setpriv (util-linux) is not on PATH: if zettabee is killed, its ssh master lives on until the pair's next run")
+        }
         observer(Rendering.render(spec) + " &")
         let process: any BackgroundRunning
         do {
