@@ -13,7 +13,7 @@ extension Replicator {
         if streamFormat.excludesMountpoint { receive.excluding.append(.mountpoint) }
         let graph: Graph
         do {
-            graph = try TransferPlanner.transfer(pair: pair, source: sourceSSH, send: send, receive: receive, listen: mbufferListen())
+            graph = try TransferPlanner.transfer(pair: pair, source: streamSource, send: send, receive: receive, listen: mbufferListen())
         } catch {
             throw ActionError(error.description, exitCode: 2, nagios: .unknown)
         }

@@ -72,6 +72,16 @@ public final class Replicator: @unchecked Sendable {
     /// How this run's streams are sent and received; decided once the source's tree is read.
     var streamFormat = StreamFormat()
 
+    /// The ssh that runs the stream's source side. Over mbuffer it carries no stream bytes (only the
+    /// stages' statuses), so it is a client of the run's shared connection and costs no handshake;
+    /// over the ssh transport it carries the stream and has a connection of its own.
+    var streamSource: SSHDestination {
+        if case .mbuffer = pair.options.transport, source.connection != nil, case .remote(let shared) = source.location {
+            return shared
+        }
+        return sourceSSH
+    }
+
     public init(
         pair: Pair, settings: ReplicationSettings, executor: any GraphExecuting, log: PairLog,
         now: @escaping () -> Date = Date.init, dryRunOutput: @escaping @Sendable (String) -> Void = { print($0) }
