@@ -20,6 +20,11 @@ enum RemoteShell {
         return finish(waitFor(pid))
     }
 
+    /// Starts the shell with inherited stdio and returns its pid (a master's own session).
+    static func start(_ arguments: [String], environment: [String: String]) -> pid_t? {
+        spawn(arguments, environment: environment, stdoutPipe: nil, ownGroup: false)
+    }
+
     /// Runs the shell with stdout relayed through the fake so the "connection" can die after `afterBytes`
     /// bytes or `afterSeconds` seconds.
     static func runDropping(_ arguments: [String], environment: [String: String], afterBytes: Int?,

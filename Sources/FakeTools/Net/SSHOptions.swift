@@ -27,9 +27,6 @@ struct SSHCommandLine: Equatable {
         return path
     }
 
-    /// `-M` or `-o ControlMaster=yes` (`ask`, `autoask` and `auto` are treated as `no` here).
-    var wantsMaster: Bool { master || settings["controlmaster"]?.lowercased() == "yes" }
-
     /// The one line handed to the remote shell, or nil for an interactive session.
     var remoteLine: String? { remoteWords.isEmpty ? nil : remoteWords.joined(separator: " ") }
 

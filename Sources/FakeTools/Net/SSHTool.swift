@@ -34,17 +34,52 @@ enum SSHTool {
             return invocation.finish(0)
         }
         if let request = commandLine.controlRequest {
+            guard ["check", "exit", "stop"].contains(request) else {
+                NetIO.stderr("Invalid multiplex command.\r\n")
+                return invocation.finish(255, extra: ["ssh": "control"])
+            }
             guard let path = commandLine.controlPath else {
                 NetIO.stderr("No ControlPath specified for \"-O\" command\r\n")
                 return invocation.finish(255, extra: ["ssh": "control"])
             }
             return SSHControl.request(request, path: path, invocation: invocation)
         }
-        // A client of a live master opens no connection of its own: connection faults do not apply.
-        var multiplexed = false
-        if !commandLine.wantsMaster, let path = commandLine.controlPath { multiplexed = SSHControl.joinMaster(path: path) }
-        let mode = ["ssh": multiplexed ? "mux" : "direct"]
+        guard let masterMode = SSHControl.masterMode(commandLine.settings["controlmaster"], flagM: commandLine.master) else {
+            NetIO.stderr("command-line line 0: unsupported option \"\(commandLine.settings["controlmaster"] ?? "")\".\r\n")
+            return invocation.finish(255)
+        }
+        guard let persist = SSHControl.persist(commandLine.settings["controlpersist"]) else {
+            NetIO.stderr("command-line line 0: Bad ControlPersist argument.\r\n")
+            return invocation.finish(255)
+        }
         let target = resolve(commandLine)
+        // A detached master started by a ControlPersist ssh: it only serves the socket it was handed.
+        if let inherited = ProcessInfo.processInfo.environment[SSHControl.listenerVariable].flatMap(Int32.init),
+           let path = commandLine.controlPath {
+            _ = fcntl(inherited, F_SETFD, FD_CLOEXEC)
+            SSHControl.closeDescriptors(above: 2, except: inherited) // as ssh's closefrom(STDERR_FILENO + 1)
+            let idle: Double? = persist.flatMap { $0 }
+            return SSHControl.serve(listener: inherited, path: path, session: nil, idle: idle, stayUntilExit: true,
+                                    invocation: invocation)
+        }
+        // A client of a live master opens no connection of its own: connection faults do not apply.
+        var clientConnection: Int32?
+        var listener: Int32?
+        if let path = commandLine.controlPath {
+            if masterMode != .yes { clientConnection = SSHControl.joinMaster(path: path) }
+            if clientConnection == nil && masterMode != .no {
+                listener = SSHControl.listen(at: path, replaceStale: masterMode == .auto)
+                if listener == nil {
+                    if errno == EADDRINUSE {
+                        NetIO.stderr("ControlSocket \(path) already exists, disabling multiplexing\r\n")
+                    } else {
+                        NetIO.stderr("ControlSocket \(path): \(NetIO.errorText(errno))\r\n")
+                    }
+                }
+            }
+        }
+        let multiplexed = clientConnection != nil
+        var mode = ["ssh": multiplexed ? "mux" : "direct"]
         let remoteWorld = FakeWorld(directory: world.directory, host: target.host)
         let faults = Faults.firing(
             in: remoteWorld, tool: "ssh", subcommand: firstWord(of: commandLine.remoteLine), arguments: arguments)
@@ -56,9 +91,11 @@ enum SSHTool {
                 if !commandLine.quiet {
                     NetIO.stderr("ssh: connect to host \(target.host) port \(target.port): Connection refused\n")
                 }
+                if let listener, let path = commandLine.controlPath { close(listener); unlink(path) }
                 return invocation.finish(255, extra: mode)
             case "hostkey":
                 if !commandLine.quiet { NetIO.stderr("Host key verification failed.\n") }
+                if let listener, let path = commandLine.controlPath { close(listener); unlink(path) }
                 return invocation.finish(255, extra: mode)
             case "drop":
                 drop = (rule.intParameter("bytes"), rule.parameter("seconds").flatMap(Double.init))
@@ -67,9 +104,42 @@ enum SSHTool {
                 return invocation.finish(70, extra: mode)
             }
         }
-        if commandLine.wantsMaster, let path = commandLine.controlPath, commandLine.remoteLine == nil {
-            return SSHControl.runMaster(path: path, invocation: invocation)
+        if let listener, let path = commandLine.controlPath {
+            if persist != nil {
+                // ControlPersist: the master goes to the background once its socket listens.
+                guard SSHControl.detach(listener: listener, arguments: arguments) != nil else {
+                    NetIO.stderr("fork: \(NetIO.errorText(errno))\r\n")
+                    close(listener)
+                    unlink(path)
+                    return invocation.finish(255, extra: mode)
+                }
+                close(listener)
+                if commandLine.noCommand { return invocation.finish(0, extra: ["ssh": "persist"]) }
+                guard let connection = SSHControl.joinMaster(path: path) else {
+                    NetIO.stderr("Failed to connect to new control master\r\n")
+                    return invocation.finish(255, extra: ["ssh": "persist"])
+                }
+                clientConnection = connection
+                mode = ["ssh": "mux"]
+            } else if commandLine.noCommand {
+                return SSHControl.serve(listener: listener, path: path, session: nil, idle: nil, stayUntilExit: true,
+                                        invocation: invocation)
+            } else {
+                let environment = remoteEnvironment(host: target.host)
+                if let home = environment["HOME"] { _ = chdir(home) }
+                let shellArguments = commandLine.remoteLine.map { ["sh", "-c", $0] } ?? ["sh"]
+                guard let session = RemoteShell.start(shellArguments, environment: environment) else {
+                    NetIO.stderr("zfake ssh: cannot start /bin/sh: \(NetIO.errorText(errno))\n")
+                    return invocation.finish(255, extra: ["ssh": "master"])
+                }
+                return SSHControl.serve(listener: listener, path: path, session: session, idle: nil,
+                                        stayUntilExit: false, invocation: invocation)
+            }
+        } else if commandLine.noCommand && !multiplexed {
+            // -N without a master to be: a connection that runs nothing, until a signal ends it.
+            return invocation.finish(SSHControl.waitForSignal(), extra: mode)
         }
+        if commandLine.noCommand { return invocation.finish(0, extra: mode) }
         let environment = remoteEnvironment(host: target.host)
         if let home = environment["HOME"] { _ = chdir(home) } // a login starts in the home directory
         let shellArguments = commandLine.remoteLine.map { ["sh", "-c", $0] } ?? ["sh"]
@@ -80,6 +150,7 @@ enum SSHTool {
         } else {
             code = RemoteShell.run(shellArguments, environment: environment)
         }
+        if let clientConnection { close(clientConnection) }
         return invocation.finish(code, extra: mode)
     }
 
