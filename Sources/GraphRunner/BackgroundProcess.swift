@@ -74,7 +74,7 @@ public final class BackgroundProcess: BackgroundRunning, @unchecked Sendable {
         if let startError {
             close(readEnd)
             throw RunFailure(
-                kind: .startFailed(StageID(pipeline: 0, stage: 0), reason: "\(shellQuotedCommand(spec.display)): \(startError.localizedDescription)"),
+                kind: .startFailed(StageID(pipeline: 0, stage: 0), reason: "\(shellQuotedCommand(spec.display)): \(SystemErrorText.describe(startError))"),
                 result: nil)
         }
         thread.start()

@@ -474,7 +474,7 @@ private final class GraphRun: @unchecked Sendable {
                 try process.run()
             } catch {
                 lock.withLock { stage.startedAt = nil }
-                return (position, "\(shellQuotedCommand(stage.spec.display)): \(error.localizedDescription)")
+                return (position, "\(shellQuotedCommand(stage.spec.display)): \(SystemErrorText.describe(error))")
             }
             lock.withLock { stage.pid = process.processIdentifier }
             options.started?(stage.id, process.processIdentifier)

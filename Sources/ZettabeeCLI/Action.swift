@@ -2,10 +2,11 @@
 public enum Action: String, Sendable, CaseIterable {
     case setup, initialize, update, fingerprint, logfile
     case status, runstatus, unlock, purge, check, handback
+    case metrics
 
     /// `fingerprint`, `status` and `check` act on every pair when no destination is given; `setup` takes none.
     public var requiresDestination: Bool {
-        self != .fingerprint && self != .status && self != .check && self != .setup
+        self != .fingerprint && self != .status && self != .check && self != .setup && self != .metrics
     }
 
     /// One line for `--help`.
@@ -22,6 +23,7 @@ public enum Action: String, Sendable, CaseIterable {
         case .purge: "Destroy the pair's snapshots beyond its keep count (-n lists them)"
         case .check: "Nagios active check of a pair's health (every pair's without <destination>)"
         case .handback: "Hand a pair back to the original Zettabee: release this pair's holds on both sides"
+        case .metrics: "Print every pair's Prometheus metrics (the pair's with <destination>)"
         }
     }
 }

@@ -156,7 +156,7 @@ extension ActionRunner {
         do {
             try record.save(to: files.lastRunPath(for: pair.fingerprint))
         } catch {
-            log.warn("could not record the run's result: \(error)")
+            log.warn("could not record the run's result: \(describe(error))")
         }
     }
 

@@ -31,7 +31,7 @@ extension ActionRunner {
             terminal.err("zettabee: error: status \(status.pair.destination.dataset): \(status.problem ?? "state unknown")")
             code = 1
         }
-        return code
+        return publishMetrics(after: code, statuses: invocation.destination == nil ? statuses : nil)
     }
 
     /// `check [<destination>]`: Nagios plugin output on stdout, exit 0/1/2/3 for the worst pair.
@@ -43,8 +43,11 @@ extension ActionRunner {
             for line in error.message.split(separator: "\n") { terminal.err("zettabee: error: \(line)") }
             return Int32(NagiosStatus.unknown.rawValue)
         case .success(let pairs):
-            let (status, line) = CheckReport.render(readStatuses(pairs))
+            let statuses = readStatuses(pairs)
+            let (status, line) = CheckReport.render(statuses)
             terminal.out(line)
+            // The exit code is the Nagios state: a metrics file that cannot be written does not change it.
+            _ = publishMetrics(after: 0, statuses: invocation.destination == nil ? statuses : nil)
             return Int32(status.rawValue)
         }
     }

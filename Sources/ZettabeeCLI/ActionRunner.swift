@@ -41,13 +41,16 @@ public struct ActionRunner {
             terminal.out(files.logPath(for: pairs[0].fingerprint))
             return 0
         }
-        case .initialize, .update: return withPairs { pairs in options.all ? replicateAll(pairs) : replicate(pairs[0]) }
+        case .initialize, .update: return withPairs { pairs in
+            publishMetrics(after: options.all ? replicateAll(pairs) : replicate(pairs[0]), statuses: nil)
+        }
         case .status: return withPairs { pairs in status(pairs) }
         case .check: return check()
         case .runstatus: return withPairs { pairs in runStatus(pairs[0]) }
         case .unlock: return withPairs { pairs in unlock(pairs[0]) }
         case .purge: return withPairs { pairs in purge(pairs[0]) }
         case .handback: return withPairs { pairs in handBack(pairs[0]) }
+        case .metrics: return withPairs { pairs in metrics(pairs) }
         }
     }
 
@@ -108,20 +111,10 @@ public struct ActionRunner {
     /// The configured pairs the invocation names: the destination's pair, or all of them when the
     /// action allows that. The error's message may span several lines (configuration errors).
     func loadPairs() -> Result<[Pair], ActionError> {
-        let path = options.pairsFile ?? options.configPath
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            return .failure(ActionError(
-                "\(subject(nil)): cannot read configuration \(path): \(describe(error))", exitCode: 2,
-                nagios: .unknown))
-        }
         let pairs: [Pair]
-        do {
-            pairs = try ConfigParser.parse(fileName: path, text: text)
-        } catch {
-            return .failure(ActionError(error.description, exitCode: 2, nagios: .unknown))
+        switch loadConfiguredPairs() {
+        case .success(let configured): pairs = configured
+        case .failure(let error): return .failure(error)
         }
         guard let destination = invocation.destination else {
             if invocation.action.requiresDestination && !options.all {
@@ -133,6 +126,24 @@ public struct ActionRunner {
             return .success([try DestinationResolver.resolve(destination, in: pairs)])
         } catch {
             return .failure(ActionError("\(subject(nil)): \(error.description)", exitCode: 2, nagios: .unknown))
+        }
+    }
+
+    /// Every configured pair.
+    func loadConfiguredPairs() -> Result<[Pair], ActionError> {
+        let path = options.pairsFile ?? options.configPath
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            return .failure(ActionError(
+                "\(subject(nil)): cannot read configuration \(path): \(describe(error))", exitCode: 2,
+                nagios: .unknown))
+        }
+        do {
+            return .success(try ConfigParser.parse(fileName: path, text: text))
+        } catch {
+            return .failure(ActionError(error.description, exitCode: 2, nagios: .unknown))
         }
     }
 
@@ -151,7 +162,9 @@ public struct ActionRunner {
         return error.exitCode
     }
 
+    /// An error as a person reads it: `No such file or directory`, never Foundation's boilerplate.
     func describe(_ error: Error) -> String {
-        (error as NSError).localizedDescription
+        if let atomic = error as? AtomicFileError { return atomic.reason }
+        return SystemErrorText.describe(error)
     }
 }

@@ -18,6 +18,7 @@ public enum CommandLineParser {
         let beforeSeparator = arguments.prefix { $0 != "--" }
         if beforeSeparator.contains(where: { $0 == "-h" || $0 == "--help" }) { return .help }
         if beforeSeparator.contains(where: { $0 == "-V" || $0 == "--version" }) { return .version }
+        if beforeSeparator.contains(HelpText.manualOption) { return .manual }
 
         var options = Options()
         try applyEnvironment(environment, to: &options)
@@ -130,6 +131,7 @@ public enum CommandLineParser {
         case .zonfig: options.pairsFile = try checked()
         case .runDir: options.runDirectory = try checked()
         case .logDir: options.logDirectory = try checked()
+        case .metricsDir: options.metricsDirectory = try checked()
         case .sshConfig: options.sshConfigPath = try checked()
         case .sendNSCA: options.sendNSCAPath = try checked()
         case .sendNSCAConfig: options.sendNSCAConfigPath = try checked()

@@ -5,6 +5,8 @@ public enum CommandLineRequest: Hashable, Sendable {
     case help
     /// `-V, --version`: print `HelpText.versionLine` to stdout, exit 0.
     case version
+    /// `--help-man` (not in `--help`): print `HelpText.manualPage`, the manual page zettabee(8), exit 0.
+    case manual
 }
 
 /// An action to perform, with its destination and options.

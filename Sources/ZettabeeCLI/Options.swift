@@ -42,6 +42,8 @@ public struct Options: Hashable, Sendable {
     public var all = false
     /// `--jobs N`: pairs replicated at once with `--all`.
     public var jobs: Int?
+    /// `--metrics-dir`, `ZETTABEE_METRICS_DIR`: where runs write `zettabee.prom` for node_exporter.
+    public var metricsDirectory: String?
 
     public init() {}
 }
@@ -50,6 +52,7 @@ public struct Options: Hashable, Sendable {
 enum OptionSpec: CaseIterable {
     case config, zonfig, runDir, logDir, sshConfig, dryRun, debug, verbose, version, help
     case fullStatus, scripted, json, nagios, sendNSCA, sendNSCAConfig, nscaPort, forceRollback, all, jobs
+    case metricsDir
 
     var long: String? {
         switch self {
@@ -73,6 +76,7 @@ enum OptionSpec: CaseIterable {
         case .forceRollback: "force-rollback"
         case .all: "all"
         case .jobs: "jobs"
+        case .metricsDir: "metrics-dir"
         }
     }
 
@@ -96,7 +100,7 @@ enum OptionSpec: CaseIterable {
     var valueName: String? {
         switch self {
         case .config, .zonfig, .sshConfig, .sendNSCAConfig: "file"
-        case .runDir, .logDir: "dir"
+        case .runDir, .logDir, .metricsDir: "dir"
         case .nagios: "host"
         case .sendNSCA: "path"
         case .nscaPort, .jobs: "n"
@@ -111,6 +115,7 @@ enum OptionSpec: CaseIterable {
         case .runDir: "ZETTABEE_RUN_DIR"
         case .logDir: "ZETTABEE_LOG_DIR"
         case .sshConfig: "ZETTABEE_SSH_CONFIG"
+        case .metricsDir: "ZETTABEE_METRICS_DIR"
         default: nil
         }
     }
@@ -127,6 +132,7 @@ enum OptionSpec: CaseIterable {
         case .forceRollback: [.update]
         case .all: [.initialize, .update, .status, .check, .fingerprint]
         case .jobs: [.initialize, .update]
+        case .metricsDir: [.initialize, .update, .status, .check, .metrics]
         }
     }
 
@@ -152,6 +158,7 @@ enum OptionSpec: CaseIterable {
         case .forceRollback: "update: roll the destination back even without rollback=yes"
         case .all: "Act on every configured pair"
         case .jobs: "With --all, how many pairs run at once"
+        case .metricsDir: "Write every pair's Prometheus metrics to <dir>/zettabee.prom after the action"
         }
     }
 

@@ -20,6 +20,9 @@ public enum ZettabeeMain {
         case .version:
             terminal.out(HelpText.versionLine)
             return 0
+        case .manual:
+            terminal.out(String(HelpText.manualPage.dropLast()))
+            return 0
         case .run(var invocation):
             // Every action but setup reads the configuration: find its layout and apply the original's settings.
             if invocation.action != .setup {

@@ -1,4 +1,5 @@
 import Foundation
+import GraphRunner
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -122,7 +123,7 @@ public final class PairLock: @unchecked Sendable {
             guard !original.isLive else { return .held(original.holder) }
             unlink(original.socketPath)
             do { try FileManager.default.removeItem(atPath: path) } catch {
-                throw LockError(path: path, reason: "cannot remove the original Zettabee's lock directory: \(error.localizedDescription)")
+                throw LockError(path: path, reason: "cannot remove the original Zettabee's lock directory: \(SystemErrorText.describe(error))")
             }
             return .stale(original.holder)
         }
