@@ -195,3 +195,25 @@ final class FakeTierTransportTests: XCTestCase {
         if !found { throw XCTSkip("\(name) is not installed") }
     }
 }
+
+/// Round trips to the source: what an update needs of the source is read in one remote line.
+final class FakeTierRoundTripTests: XCTestCase {
+    func testAnUpdateReadsTheSourceInOneRoundTrip() throws {
+        let world = try FakeTierWorld("rt")
+        try world.standardHosts(size: "2M")
+        try world.writeConfig("src:tank/data  backup:backup/data  port=\(try FakeTierWorld.freePort())")
+        try world.setupAndInitialize("backup/data")
+        try world.ctl(FakeTierWorld.sourceHost, "write", "tank/data", "1M")
+        try world.clearCalls()
+        try world.expectSuccess(try world.zettabee("update", "backup/data"))
+        let remote = try world.calls().filter { $0.tool == "ssh" && $0.argv.contains("ControlMaster=no") }.map { $0.argv.last ?? "" }
+        let first = try XCTUnwrap(remote.first)
+        for command in ["zfs version", "zpool get version tank", "zpool get -H -o value feature@", "zfs get -H -p -r"] {
+            XCTAssertTrue(first.contains(command), "the first remote line reads '\(command)' too: \(first)")
+        }
+        // read; snapshot; stream; verify; hold; record; release; destroy
+        XCTAssertEqual(remote.count, 8, remote.joined(separator: "\n"))
+        // The fake ran each command of that line on its own, and the probe answered as before.
+        XCTAssertEqual(try world.zfsCalls("version", on: "src").count, 1)
+    }
+}

@@ -73,16 +73,29 @@ public struct PoolProbe: Hashable, Sendable {
             throw reader.error(line: nil, "expected \(1 + features.count) lines, found \(lines.count)")
         }
         let version = try PoolVersion.parse(String(lines[0]) + "\n")
+        return PoolProbe(version: version, features: try featureStates(lines.dropFirst(), reader: reader, firstLine: 2))
+    }
+
+    /// The answer of `zpool get -H -o value feature@A,feature@B.. POOL` for `features`, one per line.
+    public static func parseFeatures(_ output: String) throws(ZFSOutputError) -> [String: FeatureState] {
+        let reader = OutputLines(command: "zpool get features")
+        let lines = try reader.lines(output)
+        guard lines.count == features.count else {
+            throw reader.error(line: nil, "expected \(features.count) lines, found \(lines.count)")
+        }
+        return try featureStates(lines[...], reader: reader, firstLine: 1)
+    }
+
+    private static func featureStates(_ lines: ArraySlice<Substring>, reader: OutputLines, firstLine: Int) throws(ZFSOutputError) -> [String: FeatureState] {
         var states: [String: FeatureState] = [:]
-        for (index, name) in features.enumerated() {
-            let value = lines[index + 1]
+        for (index, (name, value)) in zip(features, lines).enumerated() {
             if value == "-" { states[name] = .disabled; continue }
             guard let state = FeatureState(rawValue: String(value)), state != .unknown else {
-                throw reader.error(line: index + 2, "expected disabled, enabled or active for feature@\(name), found \(UntrustedText.quoted(value))")
+                throw reader.error(line: index + firstLine, "expected disabled, enabled or active for feature@\(name), found \(UntrustedText.quoted(value))")
             }
             states[name] = state
         }
-        return PoolProbe(version: version, features: states)
+        return states
     }
 
     public func usable(_ feature: String) -> Bool { features[feature]?.isUsable ?? false }

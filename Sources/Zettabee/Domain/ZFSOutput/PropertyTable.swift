@@ -89,8 +89,10 @@ public struct PropertyTable: Hashable, Sendable {
     }
 
     /// Adds another answer's rows (a second `zfs get` over the same datasets); its values win.
-    public mutating func merge(_ other: PropertyTable) {
-        for (name, properties) in other.entries {
+    /// `onlyListed`: rows of names this table does not list are left out (a second answer never adds a
+    /// dataset or snapshot the first did not report).
+    public mutating func merge(_ other: PropertyTable, onlyListed: Bool = false) {
+        for (name, properties) in other.entries where !onlyListed || entries[name] != nil {
             entries[name, default: [:]].merge(properties) { _, new in new }
         }
     }

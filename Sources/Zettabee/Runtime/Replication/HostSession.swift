@@ -65,9 +65,12 @@ public final class HostSession: @unchecked Sendable {
         self.observer = observer
     }
 
+    /// The most that is read of a control command's stdout.
+    public static let outputLimit = 16 << 20
+
     /// Runs `command` here and returns its stdout (at most `limit` bytes).
     @discardableResult
-    public func run(_ command: Command, limit: Int = 16 << 20) throws(CommandFailure) -> String {
+    public func run(_ command: Command, limit: Int = HostSession.outputLimit) throws(CommandFailure) -> String {
         if let connection { location = connection.clientLocation() }
         let lowered = Lowering.lower(Graph(Pipeline([Stage(command, on: location)])))
         let pipeline = lowered.pipelines[0]
@@ -94,7 +97,7 @@ public final class HostSession: @unchecked Sendable {
         return Lowering.lower(Graph(Pipeline([Stage(command, on: location)]))).pipelines[0].stages[0]
     }
 
-    private func commandFailure(_ failure: RunFailure, command: Command, rendered: String) -> CommandFailure {
+    func commandFailure(_ failure: RunFailure, command: Command, rendered: String) -> CommandFailure {
         var signal: Int32?
         if case .interrupted(let number) = failure.kind { signal = number }
         let stage = failure.stage ?? failure.result?.stages.first?.first
@@ -129,6 +132,67 @@ extension HostSession {
             return ProbeOutcome(stdout: stdout, stderrTail: "", exitStatus: 0, failure: nil)
         } catch {
             return ProbeOutcome(stdout: "", stderrTail: error.stderrTail, exitStatus: error.exitStatus, failure: error)
+        }
+    }
+}
+
+extension HostSession {
+    /// Runs `commands` here: on a remote host as one round trip (`RemoteSequence`), locally one after
+    /// another. Each command's own failure is in its step (use `failure(of:_:)`); this throws only when
+    /// the sequence could not run at all (ssh could not connect, or was interrupted).
+    public func runSequence(_ commands: [Command], continueAfterFailure: Bool) throws(CommandFailure) -> [RemoteStep] {
+        if let connection { location = connection.clientLocation() }
+        guard case .remote(let destination) = location else {
+            var steps: [RemoteStep] = []
+            for command in commands {
+                let outcome = probe(command)
+                steps.append(RemoteStep(stdout: outcome.stdout, stderr: outcome.stderrTail, exitStatus: outcome.failure == nil ? 0 : outcome.exitStatus ?? -1))
+                if outcome.failure != nil, !continueAfterFailure { break }
+            }
+            return steps + Array(repeating: RemoteStep(stdout: "", stderr: "", exitStatus: nil), count: commands.count - steps.count)
+        }
+        let pipeline = LoweredPipeline(stages: [RemoteSequence.lower(commands, on: destination, continueAfterFailure: continueAfterFailure)])
+        let rendered = Rendering.render(pipeline)
+        observer(rendered)
+        let stdout: String
+        let stderr: String
+        var runFailure: RunFailure?
+        do {
+            // Each command may print as much as one run alone may; the caller checks each step.
+            let (text, result) = try executor.capture(pipeline, limit: HostSession.outputLimit * commands.count, options: runOptions)
+            stdout = text
+            stderr = result.stages.first?.first?.stderrTail ?? ""
+        } catch let failure as RunFailure {
+            runFailure = failure
+            stdout = failure.result?.capturedText(0) ?? ""
+            stderr = (failure.stage ?? failure.result?.stages.first?.first)?.stderrTail ?? ""
+        } catch {
+            throw CommandFailure(
+                host: host, command: rendered, runnerMessage: "\(error)", lastStderrLine: nil,
+                stderrTail: "", exitStatus: nil, interruptedBySignal: nil, commandLabel: commands.first?.label ?? "ssh")
+        }
+        let steps = RemoteSequenceOutput.split(stdout: stdout, stderr: stderr, count: commands.count)
+        if let runFailure, steps.first?.exitStatus == nil || runFailure.isRunnersOwnDoing {
+            throw commandFailure(runFailure, command: commands[0], rendered: rendered)
+        }
+        return steps
+    }
+
+    /// A failed step of a sequence as a `CommandFailure`, worded as if `command` had run alone.
+    public func failure(of step: RemoteStep, _ command: Command) -> CommandFailure {
+        CommandFailure(
+            host: host, command: render(command), runnerMessage: "it exited with status \(step.exitStatus ?? -1)",
+            lastStderrLine: ZFSErrorText.summary(step.stderr) ?? step.stderr.split(separator: "\n").last.map(String.init),
+            stderrTail: step.stderr, exitStatus: step.exitStatus, interruptedBySignal: nil, commandLabel: command.label)
+    }
+}
+
+extension RunFailure {
+    /// Interrupted, timed out or over a limit: the runner ended it, not the commands.
+    var isRunnersOwnDoing: Bool {
+        switch kind {
+        case .interrupted, .timedOut, .outputTooLarge: true
+        default: false
         }
     }
 }

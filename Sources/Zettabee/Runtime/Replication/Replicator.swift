@@ -173,6 +173,88 @@ public final class Replicator: @unchecked Sendable {
         }
     }
 
+    /// What the run needs of the source, in one round trip (`HostSession.runSequence`): `zfs version`,
+    /// the pool's version and features, the tree's properties (identity, the pair's, `extra`) and, on
+    /// OpenZFS, its encryption properties; the answers are parsed as if each command had run alone.
+    /// Where the host's capabilities are known already (another pair of it in `update --all`), only the
+    /// tree is read.
+    func readSource(extra: [String]) throws(ActionError) -> (HostCapabilities, DatasetState) {
+        let pool = pair.source.dataset.pool
+        let dataset = pair.source.dataset
+        if let cached = settings.capabilities.value(at: source.origin, pool: pool) {
+            return (cached, try readState(of: source, dataset: dataset, extra: extra + encryptionProperties(cached)))
+        }
+        let commands: [Command]
+        do {
+            let poolName = try PoolName(pool)
+            let names = { (list: [String]) throws(InvalidValue) -> [PropertyName] in
+                try list.map { name throws(InvalidValue) in try PropertyName(name) }
+            }
+            commands = [
+                ZFS.version(),
+                try ZPool.get([.version], pools: [poolName], scripted: false),
+                try ZPool.get(try names(PoolProbe.features.map { "feature@\($0)" }), pools: [poolName], columns: [.value]),
+                try ZFS.get(try names(DatasetState.propertiesToRead(for: pair, extra: extra)), of: [dataset], parsable: true,
+                            depth: .recursive, columns: [.name, .property, .value, .source]),
+                try ZFS.get(try names(StreamFormat.encryptionProperties), of: [dataset], parsable: true, depth: .recursive,
+                            columns: [.name, .property, .value, .source]),
+            ]
+        } catch {
+            throw ActionError("\(error)", nagios: .unknown)
+        }
+        let steps: [RemoteStep]
+        do { steps = try source.runSequence(commands, continueAfterFailure: true) } catch {
+            if error.outputTooLarge {
+                throw ActionError("unexpected zfs output on \(source.host) for \(dataset): \(error.runnerMessage)", nagios: .unknown)
+            }
+            throw ActionError(error, context: "probing zfs")
+        }
+        let report: ZFSVersionReport
+        do {
+            report = try ZFSVersionReport.parse(stdout: steps[0].stdout, stderr: steps[0].stderr, exitStatus: steps[0].exitStatus ?? -1)
+        } catch {
+            throw ActionError("cannot tell the zfs version on \(source.host): \(error)", nagios: .unknown)
+        }
+        var poolProbe: PoolProbe
+        do {
+            guard steps[1].exitStatus == 0 else { throw source.failure(of: steps[1], commands[1]) }
+            poolProbe = PoolProbe(version: try PoolVersion.parseTable(steps[1].stdout, pool: pool))
+            if case .openZFS = report {
+                guard steps[2].exitStatus == 0 else { throw source.failure(of: steps[2], commands[2]) }
+                poolProbe.features = try PoolProbe.parseFeatures(steps[2].stdout)
+            }
+        } catch let failure as CommandFailure {
+            throw ActionError(failure, context: "probing pool \(pool)")
+        } catch {
+            throw ActionError("cannot read the version of pool \(pool) on \(source.host): \(error)", nagios: .unknown)
+        }
+        let capabilities = HostCapabilities.derive(zfs: report, pool: poolProbe)
+        settings.capabilities.store(capabilities, at: source.origin, pool: pool)
+        log.debug("capabilities of \(source.host) (pool \(pool)): \(capabilities)")
+
+        guard steps[3].exitStatus == 0 else {
+            let failure = source.failure(of: steps[3], commands[3])
+            if failure.isMissingDataset && failure.stderrTail.contains("'\(dataset.rawValue)'") {
+                return (capabilities, .missing(dataset))
+            }
+            throw ActionError(failure, context: "reading \(dataset)")
+        }
+        let limit = HostSession.outputLimit
+        if steps[3].stdout.utf8.count > limit {
+            throw ActionError("unexpected zfs output on \(source.host) for \(dataset): ssh \(source.host): \(commands[3].label) "
+                + "printed more than \(limit) bytes, the most that is read of it; its output is incomplete", nagios: .unknown)
+        }
+        do {
+            var table = try PropertyTable.parse(steps[3].stdout)
+            if capabilities.zfsVersion != nil, steps[4].exitStatus == 0, steps[4].stdout.utf8.count <= limit {
+                table.merge(try PropertyTable.parse(steps[4].stdout), onlyListed: true)
+            }
+            return (capabilities, try DatasetState.from(table, dataset: dataset))
+        } catch {
+            throw ActionError("unexpected zfs output on \(source.host) for \(dataset): \(error)", nagios: .unknown)
+        }
+    }
+
     /// Both sides and the pair's condition.
     public func assess(sourceExtra: [String] = [], destinationExtra: [String] = []) throws(ActionError) -> (PairCondition, source: DatasetState, destination: DatasetState) {
         let sourceState = try readState(of: source, dataset: pair.source.dataset, extra: sourceExtra)
@@ -244,13 +326,14 @@ public final class Replicator: @unchecked Sendable {
     public func update() throws(ActionError) -> RunSummary {
         let started = now()
         settings.observer?.phase("reading state", estimatedBytes: nil)
-        let sourceCapabilities = try capabilities(of: source, pool: pair.source.dataset.pool)
         let destinationCapabilities = try capabilities(of: destination, pool: pair.destination.dataset.pool)
-        let resumable = sourceCapabilities.resumableReceive && destinationCapabilities.resumableReceive
         let mountpoints = destinationCapabilities.receivePropertyOverrides ? [] : ["mountpoint"]
+        var (sourceCapabilities, sourceState) = try readSource(extra: mountpoints)
+        let resumable = sourceCapabilities.resumableReceive && destinationCapabilities.resumableReceive
         let sourceExtra = encryptionProperties(sourceCapabilities) + mountpoints
         let destinationExtra = partialReceiveProperties + encryptionProperties(destinationCapabilities) + mountpoints
-        var (condition, sourceState, destinationState) = try assess(sourceExtra: sourceExtra, destinationExtra: destinationExtra)
+        var destinationState = try readState(of: destination, dataset: pair.destination.dataset, extra: destinationExtra)
+        var condition = PairCondition.assess(pair: pair, source: sourceState, destination: destinationState)
         recursive = !sourceState.children.isEmpty
         guard var base = condition.base else {
             if condition == .uninitialized {
