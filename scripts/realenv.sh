@@ -18,6 +18,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/realenv-lib.sh"
 
 PACKAGES="zfs-fuse mbuffer openssh-server nsca nsca-client zstd lz4"
+# The operator's tools the RealTierOperatorTools tests check zettabee's files with.
+TOOL_PACKAGES="prometheus prometheus-node-exporter logrotate man-db"
 ZFS_FUSE_LOCK=/run/lock/zettabee-realenv-zfs-fuse.lock
 MARKER=.zettabee-realenv
 
@@ -40,11 +42,17 @@ install_missing() {
   for c in zfs-fuse zpool zfs mbuffer /usr/sbin/sshd ssh ssh-keygen nsca send_nsca zstd lz4; do
     command -v "$c" >/dev/null 2>&1 || need=1
   done
+  for c in promtool prometheus-node-exporter logrotate man; do
+    command -v "$c" >/dev/null 2>&1 || need=1
+  done
   if [ "$need" -eq 1 ]; then
-    log "installing: $PACKAGES"
+    log "installing: $PACKAGES $TOOL_PACKAGES"
     DEBIAN_FRONTEND=noninteractive apt-get update -q >&2
+    # Only the programs: their daemons are started (and stopped, by pid) by the tests that need them.
     # shellcheck disable=SC2086
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q $PACKAGES >&2
+    # shellcheck disable=SC2086
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $TOOL_PACKAGES >&2
   fi
 }
 
