@@ -208,12 +208,17 @@ final class FakeZFSCommandTests: XCTestCase {
     }
 
     func testEstimatesAndProgressLines() {
+        // A single send (-i, or full without -R) goes through zfs_send_one: the source in full.
         var r = h.sh("zfs send -nvP -i @a tank/src@b")
+        XCTAssertEqual(r.out, "incremental\ttank/src@a\ttank/src@b\t1048576\nsize\t1048576\n")
+        r = h.sh("zfs send -nvP -I @a tank/src@b")
         XCTAssertEqual(r.out, "incremental\ta\ttank/src@b\t1048576\nsize\t1048576\n")
+        r = h.sh("zfs send -nv -I @a tank/src@b")
+        XCTAssertEqual(r.out, "send from @a to tank/src@b estimated size is 1M\ntotal estimated size is 1M\n")
         r = h.sh("zfs send -nv tank/src@a")
         XCTAssertEqual(r.out, "full send of tank/src@a estimated size is 3M\ntotal estimated size is 3M\n")
         r = h.sh("zfs send -nv -i @a tank/src@b")
-        XCTAssertEqual(r.out, "send from @a to tank/src@b estimated size is 1M\ntotal estimated size is 1M\n")
+        XCTAssertEqual(r.out, "send from tank/src@a to tank/src@b estimated size is 1M\ntotal estimated size is 1M\n")
         r = h.sh("zfs send -nvP tank/src@a", env: ["ZFAKE_FAULTS": #"{"tool":"zfs","effect":"estimate-factor","factor":"2"}"#])
         XCTAssertEqual(r.out, "full\ttank/src@a\t6291456\nsize\t6291456\n")
         // About 2.5 seconds of streaming: at least two progress lines.

@@ -45,7 +45,7 @@ final class FakeZFSCompressionTests: XCTestCase {
         XCTAssertTrue(raw >= logical / 3 && raw < logical / 3 + 2048, "-w of unencrypted data equals -Lec: \(raw)")
         XCTAssertEqual(h.sh("zfs send -nvP tank/c@a").out, "full\ttank/c@a\t6291456\nsize\t6291456\n")
         XCTAssertEqual(h.sh("zfs send -nvPc tank/c@a").out, "full\ttank/c@a\t2097152\nsize\t2097152\n")
-        XCTAssertEqual(h.sh("zfs send -nvPw -i @a tank/c@b").out, "incremental\ta\ttank/c@b\t1048576\nsize\t1048576\n")
+        XCTAssertEqual(h.sh("zfs send -nvPw -i @a tank/c@b").out, "incremental\ttank/c@a\ttank/c@b\t1048576\nsize\t1048576\n")
         XCTAssertEqual(h.sh("zfs send -nv -c tank/c@a").out, "full send of tank/c@a estimated size is 2M\ntotal estimated size is 2M\n")
         XCTAssertEqual(h.sh("zfs send -nvPLe tank/c@a").out, "full\ttank/c@a\t6291456\nsize\t6291456\n", "-L and -e change no estimate")
     }

@@ -153,7 +153,10 @@ struct MbufferTransfer {
         monitor.start()
         let outcome = StreamCopier(
             input: input, outputs: outputs.map(\.fd), limit: dropAfter, rate: rates.min(),
-            blockSize: options.blockSize, progress: progress
+            blockSize: options.blockSize, progress: progress,
+            // The listener writes the stream into zfs receive as the real mbuffer does, with write(2):
+            // its /proc/<pid>/io counts every byte (zettabee's exact transfer size).
+            splices: options.listen == nil
         ).copy()
         monitor.stop()
         let total = progress.bytes

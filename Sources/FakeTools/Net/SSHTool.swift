@@ -15,6 +15,7 @@ import Glibc
 ///   S seconds; the remote process group is killed; `Connection to HOST closed by remote host.`, exit 255.
 enum SSHTool {
     static func main(_ arguments: [String]) -> Int32 {
+        signal(SIGPIPE, SIG_IGN) // as ssh does first thing: a closed stderr is no reason to die
         let world = FakeWorld.fromEnvironment()
         let invocation = NetCall(world: world, tool: "ssh", arguments: arguments)
         let commandLine: SSHCommandLine

@@ -38,12 +38,15 @@ struct StreamCopier {
     let rate: Double?
     let blockSize: Int?
     let progress: TransferProgress
+    /// False where the real tool writes with write(2), so that `/proc/<pid>/io` counts the stream as it
+    /// counts the real tool's (splice(2) moves bytes past those counters).
+    var splices = true
 
     func copy() -> Outcome {
         var chunk = 1 << 20
         if let rate { chunk = max(4096, min(chunk, Int(rate / 20))) }
         if let blockSize, rate != nil, blockSize > 0 { chunk = min(chunk, max(blockSize, 4096)) }
-        if outputs.count == 1, NetIO.splice != nil, NetIO.isPipe(input) || NetIO.isPipe(outputs[0]) {
+        if splices, outputs.count == 1, NetIO.splice != nil, NetIO.isPipe(input) || NetIO.isPipe(outputs[0]) {
             if let outcome = spliceLoop(chunk: chunk) { return outcome }
         }
         return readWriteLoop(chunk: chunk)

@@ -234,6 +234,9 @@ enum GetCommand {
                 if case .filesystem = entity {} else { names = names.filter { PropertyTable.byName[$0]!.forSnapshots } }
                 // Unencrypted datasets have no encryptionroot and keystatus (`get all` skips what has no value).
                 if entity.fs.crypt == nil { names.removeAll { $0 == "encryptionroot" || $0 == "keystatus" } }
+                // `origin` only on clones; `clones` only on snapshots.
+                names.removeAll { $0 == "origin" && resolver.value("origin", of: entity)?.raw == "-" }
+                if case .snapshot = entity {} else { names.removeAll { $0 == "clones" } }
                 names += userProperties(of: entity, state: state)
             }
             for p in names {

@@ -41,6 +41,7 @@ enum PropertyTable {
             ro("referenced", snap: true, numeric: true, values: "<size>"),
             ro("compressratio", snap: true, numeric: true, values: "<1.00x or higher if compressed>"),
             ro("mounted", snap: false, values: "yes | no"),
+            ro("origin", snap: false, values: "<snapshot>"),
             size("quota", "0"),
             size("reservation", "0"),
             size("recordsize", "131072", inherit: true, values: "512 to 1M, power of 2"),
@@ -74,6 +75,7 @@ enum PropertyTable {
             ro("guid", snap: true, numeric: true, values: "<uint64>"),
             ro("createtxg", snap: true, numeric: true, values: "<uint64>"),
             ro("written", snap: true, numeric: true, values: "<size>"),
+            ro("clones", snap: true, values: "<dataset>[,...]"),
             ro("logicalused", snap: false, numeric: true, values: "<size>"),
             ro("logicalreferenced", snap: true, numeric: true, values: "<size>"),
             ro("receive_resume_token", snap: false, values: "<string token>"),
@@ -95,7 +97,7 @@ enum PropertyTable {
     static let byName: [String: PropertyDef] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
 
     /// Properties zfs-fuse does not have.
-    static let modernOnly = Set(["receive_resume_token", "logicalused", "logicalreferenced", "sync"]).union(encryptionProperties)
+    static let modernOnly = Set(["clones", "receive_resume_token", "logicalused", "logicalreferenced", "sync"]).union(encryptionProperties)
 
     /// The native encryption properties (OpenZFS ≥ 0.8).
     static let encryptionProperties: Set<String> = ["encryption", "keylocation", "keyformat", "pbkdf2iters", "encryptionroot", "keystatus"]
@@ -326,6 +328,8 @@ struct PropertyResolver {
         case ("usedbyrefreservation", .filesystem): return "0"
         case ("receive_resume_token", .filesystem(let d)):
             return d.partial.map { ResumeToken.encode(ResumeToken.Contents(partial: $0)) } ?? "-"
+        case ("origin", .filesystem): return "-" // the fake makes no clones
+        case ("clones", .snapshot): return ""
         case ("defer_destroy", .snapshot(_, let s)): return s.deferDestroy ? "on" : "off"
         case ("userrefs", .snapshot(_, let s)): return "\(s.holds.count)"
         default: return nil

@@ -287,20 +287,26 @@ enum SendCommand {
         }
     }
 
-    /// Estimate lines (reference §A8).
-    static func estimates(_ ctx: ZContext, _ items: [SendItem], parsable: Bool, resumeOffset: Int64) -> String {
+    /// Estimate lines as OpenZFS 2.2's send_print_verbose writes them. A single send (no `-R`, no `-I`,
+    /// or a resume) goes through zfs_send_one and names its incremental source in full (`p/fs@a`,
+    /// `p/fs#bm`); `-I`/`-R` name it short (`a` with -P, `@a` without). The human form leaves out
+    /// ` estimated size is …` for a size of zero.
+    static func estimates(_ ctx: ZContext, _ items: [SendItem], parsable: Bool, resumeOffset: Int64,
+                          single: Bool = false) -> String {
         let factor = Double(ctx.fault("estimate-factor")?.parameter("factor") ?? "1") ?? 1
         var text = ""
         var total: Int64 = 0
         for item in items {
             let size = Int64((Double(max(0, item.payloadLength - resumeOffset)) * factor).rounded())
             total += size
+            let fullFrom = item.fs + item.fromShort
             if parsable {
                 text += item.fromguid == 0 ? "full\t\(item.toname)\t\(size)\n"
-                    : "incremental\t\(item.fromShort.dropFirst())\t\(item.toname)\t\(size)\n"
+                    : "incremental\t\(single ? fullFrom : String(item.fromShort.dropFirst()))\t\(item.toname)\t\(size)\n"
             } else {
-                text += item.fromguid == 0 ? "full send of \(item.toname) estimated size is \(Human.size(size))\n"
-                    : "send from \(item.fromShort) to \(item.toname) estimated size is \(Human.size(size))\n"
+                text += item.fromguid == 0 ? "full send of \(item.toname)"
+                    : "send from \(single ? fullFrom : item.fromShort) to \(item.toname)"
+                text += size != 0 ? " estimated size is \(Human.size(size))\n" : "\n"
             }
         }
         text += parsable ? "size\t\(total)\n" : "total estimated size is \(Human.size(total))\n"
@@ -312,14 +318,15 @@ enum SendCommand {
                        resumed: Bool = false) throws {
         let verbose = !ctx.legacy && (options.has("v") || options.has("P"))
         let parsable = options.has("P")
+        let single = resumed || !(options.has("R") || options.has("I"))
         if options.has("n") {
-            if verbose { Out.out(estimates(ctx, items, parsable: parsable, resumeOffset: resumeOffset)) }
+            if verbose { Out.out(estimates(ctx, items, parsable: parsable, resumeOffset: resumeOffset, single: single)) }
             return
         }
         if !ctx.legacy && isatty(1) != 0 {
             throw Failure("Error: Stream can not be written to a terminal.\nYou must redirect standard output.")
         }
-        if verbose { Out.err(estimates(ctx, items, parsable: parsable, resumeOffset: resumeOffset)) }
+        if verbose { Out.err(estimates(ctx, items, parsable: parsable, resumeOffset: resumeOffset, single: single)) }
         let writer = StreamWriter()
         configure(writer, ctx)
         signal(SIGPIPE, SIG_IGN)
