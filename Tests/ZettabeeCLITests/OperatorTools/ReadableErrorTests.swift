@@ -1,4 +1,5 @@
 import Foundation
+import GraphRunner
 import XCTest
 
 /// What zettabee prints when a file or directory fails it: the system's words (strerror), never
@@ -111,5 +112,59 @@ final class ReadableErrorTests: XCTestCase {
         XCTAssertTrue(outcome.stderr.contains(
             "zettabee: error: status: cannot write metrics \(runDirectory)/zettabee.prom: Permission denied\n"), outcome.stderr)
         XCTAssertFalse(outcome.stderr.contains("operation could not be completed"))
+    }
+}
+
+/// A program zettabee starts that is missing: the system's words too.
+final class ReadableProcessErrorTests: XCTestCase {
+    func testMissingSendNSCA() throws {
+        let world = try OpsWorld()
+        let missing = world.directory + "/no/send_nsca"
+        let outcome = try world.zettabee("-N", "nagios.example.com", "--send-nsca", missing, "--send-nsca-config", world.nscaConfig,
+                                         "initialize", "backup/data")
+        XCTAssertEqual(outcome.exitCode, 1, outcome.stderr)
+        XCTAssertTrue(outcome.stderr.contains("send_nsca failed: \(missing) does not exist or is not executable"), outcome.stderr)
+        XCTAssertFalse(outcome.stderr.contains("operation could not be completed"), outcome.stderr)
+        XCTAssertFalse(outcome.stderr.contains("doesn’t exist"), outcome.stderr)
+    }
+}
+
+/// `SystemErrorText` on the errors Foundation really throws.
+final class SystemErrorTextTests: XCTestCase {
+    func text(_ body: () throws -> Void) -> String {
+        do {
+            try body()
+            XCTFail("no error")
+            return ""
+        } catch {
+            return SystemErrorText.describe(error)
+        }
+    }
+
+    func testFoundationErrorsInTheSystemsWords() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("zb-set-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let file = directory + "/file"
+        try "x".write(toFile: file, atomically: true, encoding: .utf8)
+        XCTAssertEqual(text { _ = try String(contentsOfFile: directory + "/missing", encoding: .utf8) }, "No such file or directory")
+        XCTAssertEqual(text { _ = try String(contentsOfFile: directory, encoding: .utf8) }, "Is a directory")
+        XCTAssertEqual(text { try FileManager.default.createDirectory(atPath: file + "/sub", withIntermediateDirectories: true) },
+                       "Not a directory")
+        XCTAssertEqual(text { try Data().write(to: URL(fileURLWithPath: directory + "/no/such")) }, "No such file or directory")
+        XCTAssertEqual(text {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: file)  // mode 0644: not executable
+            try process.run()
+        }, "Permission denied")
+        XCTAssertEqual(text {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: directory + "/missing")
+            try process.run()
+        }, "No such file or directory")
+        XCTAssertEqual(SystemErrorText.describe(NSError(domain: NSPOSIXErrorDomain, code: Int(ENOSPC))), "No space left on device")
+        XCTAssertEqual(SystemErrorText.describe(CocoaError(.fileWriteNoPermission)), "Permission denied")
+        struct Described: Error, CustomStringConvertible { var description: String { "own words" } }
+        XCTAssertEqual(SystemErrorText.describe(Described()), "own words")
     }
 }
