@@ -1,3 +1,4 @@
+import CommandGraph
 import Foundation
 import XCTest
 
@@ -110,7 +111,7 @@ final class FakeTierPairStateTests: XCTestCase {
         XCTAssertEqual(ssh.exitCode, 0, ssh.stderr)
         XCTAssertEqual(ssh.stderr, "")
         let sshLines = ssh.stdout.split(separator: "\n").map(String.init)
-        XCTAssertEqual(sshLines.count, 9, ssh.stdout)
+        XCTAssertEqual(sshLines.count, 6, ssh.stdout)
         let new = try XCTUnwrap(sshLines.first.flatMap { $0.range(of: "tank/a@")
             .map { String(sshLines[0][$0.upperBound...].prefix { $0 != "'" }) } })
         XCTAssertTrue(new.hasPrefix("zettabee.\(fingerprintA).") && new != baseA, new)
@@ -119,19 +120,22 @@ final class FakeTierPairStateTests: XCTestCase {
             "ssh -o BatchMode=yes -- root@src 'zfs snapshot tank/a@\(new)'",
             "ssh -o BatchMode=yes -- root@src '{ zfs send -L -c -e -i tank/a@\(baseA) tank/a@\(new); echo \"@zettabee-stage 0 $?\" >&2; } | zstd -c -q' | zstd -d -c -q | zfs receive -s backup/a",
             "zfs hold \(tag) backup/a@\(new)",
-            "ssh -o BatchMode=yes -- root@src 'zfs hold \(tag) tank/a@\(new)'",
             "zfs set zettabee:\(fingerprintA):lastsnap=\(new) backup/a",
-            "ssh -o BatchMode=yes -- root@src 'zfs set zettabee:\(fingerprintA):lastsnap=\(new) tank/a'",
+            // The source's part of the base's move: one round trip, stopping at the first failure.
+            ShellQuoting.join(["ssh", "-o", "BatchMode=yes", "--", "root@src", RemoteSequence.line([
+                ["zfs", "hold", tag, "tank/a@\(new)"],
+                ["zfs", "set", "zettabee:\(fingerprintA):lastsnap=\(new)", "tank/a"],
+                ["zfs", "release", tag, "tank/a@\(baseA)"],
+                ["zfs", "destroy", "tank/a@\(baseA)"],
+            ], continueAfterFailure: false)]),
             "zfs release \(tag) backup/a@\(baseA)",
-            "ssh -o BatchMode=yes -- root@src 'zfs release \(tag) tank/a@\(baseA)'",
-            "ssh -o BatchMode=yes -- root@src 'zfs destroy tank/a@\(baseA)'",
         ])
 
         let mbuffer = try world.zettabee("--dry-run", "update", "backup/b")
         XCTAssertEqual(mbuffer.exitCode, 0, mbuffer.stderr)
         XCTAssertEqual(mbuffer.stderr, "")
         let mbufferLines = mbuffer.stdout.split(separator: "\n").map(String.init)
-        XCTAssertEqual(mbufferLines.count, 11, mbuffer.stdout)
+        XCTAssertEqual(mbufferLines.count, 8, mbuffer.stdout)
         XCTAssertTrue(mbufferLines[0].hasPrefix("ssh -o BatchMode=yes -- root@src 'zfs snapshot tank/b@zettabee.\(fingerprintB)."))
         XCTAssertEqual(mbufferLines[1], "mbuffer -q -s 1M -I backup:\(port) | zfs receive -s backup/b")
         XCTAssertEqual(mbufferLines[2], "# after port \(port) listens:")
@@ -152,12 +156,14 @@ final class FakeTierPairStateTests: XCTestCase {
         let outcome = try world.zettabee("-n", "initialize", "backup/data")
         XCTAssertEqual(outcome.exitCode, 0, outcome.stderr)
         let lines = outcome.stdout.split(separator: "\n").map(String.init)
-        XCTAssertEqual(lines.count, 6, outcome.stdout)
+        XCTAssertEqual(lines.count, 5, outcome.stdout)
         XCTAssertTrue(lines[0].hasPrefix("ssh -o BatchMode=yes -- root@src 'zfs snapshot tank/data@zettabee.\(fingerprint)."), lines[0])
         XCTAssertTrue(lines[1].hasSuffix("| lz4 -c -q' | lz4 -d -c -q | zfs receive -o readonly=on backup/data"), lines[1])
         XCTAssertTrue(lines[2].hasPrefix("zfs hold zettabee.\(fingerprint) backup/data@zettabee.\(fingerprint)."), lines[2])
-        XCTAssertTrue(lines[4].hasPrefix("zfs set zettabee:\(fingerprint):lastsnap="), lines[4])
-        XCTAssertTrue(lines[4].contains("zettabee:fingerprint=\(fingerprint)"), lines[4])
+        XCTAssertTrue(lines[3].hasPrefix("zfs set zettabee:\(fingerprint):lastsnap="), lines[3])
+        XCTAssertTrue(lines[3].contains("zettabee:fingerprint=\(fingerprint)"), lines[3])
+        XCTAssertTrue(lines[4].hasPrefix("ssh -o BatchMode=yes -- root@src 'zfs hold zettabee.\(fingerprint) tank/data@"), lines[4])
+        XCTAssertTrue(lines[4].contains("zfs set zettabee:\(fingerprint):lastsnap="), lines[4])
         XCTAssertEqual(try mutatingCalls(world).map(\.line), [])
         XCTAssertNil(try world.dump("backup").datasets["backup/data"])
         XCTAssertTrue(try world.dataset("src", "tank/data").snapshots.isEmpty)

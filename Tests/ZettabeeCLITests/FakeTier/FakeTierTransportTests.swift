@@ -196,9 +196,10 @@ final class FakeTierTransportTests: XCTestCase {
     }
 }
 
-/// Round trips to the source: what an update needs of the source is read in one remote line.
+/// Round trips to the source: what an update needs of the source is read in one remote line, and the
+/// source's part of the base's move is one more.
 final class FakeTierRoundTripTests: XCTestCase {
-    func testAnUpdateReadsTheSourceInOneRoundTrip() throws {
+    func testAnUpdateTakesFiveRemoteCommands() throws {
         let world = try FakeTierWorld("rt")
         try world.standardHosts(size: "2M")
         try world.writeConfig("src:tank/data  backup:backup/data  port=\(try FakeTierWorld.freePort())")
@@ -211,8 +212,12 @@ final class FakeTierRoundTripTests: XCTestCase {
         for command in ["zfs version", "zpool get version tank", "zpool get -H -o value feature@", "zfs get -H -p -r"] {
             XCTAssertTrue(first.contains(command), "the first remote line reads '\(command)' too: \(first)")
         }
-        // read; snapshot; stream; verify; hold; record; release; destroy
-        XCTAssertEqual(remote.count, 8, remote.joined(separator: "\n"))
+        // read; snapshot; stream; verify; the base's move (hold, record, release, destroy in one line)
+        XCTAssertEqual(remote.count, 5, remote.joined(separator: "\n"))
+        let finish = try XCTUnwrap(remote.last)
+        for command in ["zfs hold", "zfs set", "zfs release", "zfs destroy"] {
+            XCTAssertTrue(finish.contains(command), "the last remote line runs '\(command)': \(finish)")
+        }
         // The fake ran each command of that line on its own, and the probe answered as before.
         XCTAssertEqual(try world.zfsCalls("version", on: "src").count, 1)
     }

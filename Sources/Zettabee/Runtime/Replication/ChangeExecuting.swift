@@ -10,6 +10,9 @@ public protocol ChangeExecuting: Sendable {
     /// Runs a state-changing control command on `session`, or renders it. A failure is returned, not
     /// thrown: what a failure means (fatal, tolerated, retried) is the replicator's call.
     func change(_ command: Command, on session: HostSession) -> CommandFailure?
+    /// Runs state-changing commands on a remote `session` as one round trip that stops at the first
+    /// failure (`RemoteSequence`), or renders that one line; one outcome per command.
+    func change(sequence commands: [Command], on session: HostSession) -> [StepOutcome]
     /// Runs a transfer graph, or renders it (then nil: nothing ran).
     func transfer(_ graph: LoweredGraph, executor: any GraphExecuting, options: RunOptions) throws -> GraphResult?
     /// Tells of something that is not a change but explains the printout (a shared ssh master).
@@ -18,9 +21,34 @@ public protocol ChangeExecuting: Sendable {
     var rendersOnly: Bool { get }
 }
 
+/// What became of one command of a sequence.
+public enum StepOutcome: Sendable {
+    case succeeded
+    case failed(CommandFailure)
+    /// An earlier command failed and the line stopped.
+    case notRun
+
+    var succeeded: Bool { if case .succeeded = self { true } else { false } }
+}
+
 /// Runs every change.
 public struct LiveChanges: ChangeExecuting {
     public init() {}
+
+    public func change(sequence commands: [Command], on session: HostSession) -> [StepOutcome] {
+        do {
+            let steps = try session.runSequence(commands, continueAfterFailure: false)
+            return zip(steps, commands).map { step, command in
+                switch step.exitStatus {
+                case 0?: .succeeded
+                case nil: .notRun
+                case _?: .failed(session.failure(of: step, command))
+                }
+            }
+        } catch {
+            return [.failed(error)] + Array(repeating: .notRun, count: max(0, commands.count - 1))
+        }
+    }
 
     public func change(_ command: Command, on session: HostSession) -> CommandFailure? {
         do {
@@ -94,6 +122,11 @@ public struct RenderedChanges: ChangeExecuting {
         return nil
     }
 
+    public func change(sequence commands: [Command], on session: HostSession) -> [StepOutcome] {
+        plan(.command(host: session.host, process: session.sequenceProcess(commands)))
+        return commands.map { _ in .succeeded }
+    }
+
     public func transfer(_ graph: LoweredGraph, executor: any GraphExecuting, options: RunOptions) throws -> GraphResult? {
         plan(.transfer(graph))
         return nil
@@ -120,6 +153,12 @@ public final class RecordedChanges: ChangeExecuting, @unchecked Sendable {
         let rendered = session.render(command)
         lock.withLock { lines.append(rendered) }
         return live.change(command, on: session)
+    }
+
+    public func change(sequence commands: [Command], on session: HostSession) -> [StepOutcome] {
+        let rendered = Rendering.render(session.sequenceProcess(commands))
+        lock.withLock { lines.append(rendered) }
+        return live.change(sequence: commands, on: session)
     }
 
     public func transfer(_ graph: LoweredGraph, executor: any GraphExecuting, options: RunOptions) throws -> GraphResult? {

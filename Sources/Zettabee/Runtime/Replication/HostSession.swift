@@ -178,6 +178,14 @@ extension HostSession {
         return steps
     }
 
+    /// The process that runs `commands` here as one line that stops at the first failure (remote
+    /// sessions; a local one has no line and gets the first command's process).
+    public func sequenceProcess(_ commands: [Command]) -> ProcessSpec {
+        if let connection { location = connection.clientLocation() }
+        guard case .remote(let destination) = location else { return process(commands[0]) }
+        return RemoteSequence.lower(commands, on: destination, continueAfterFailure: false)
+    }
+
     /// A failed step of a sequence as a `CommandFailure`, worded as if `command` had run alone.
     public func failure(of step: RemoteStep, _ command: Command) -> CommandFailure {
         CommandFailure(

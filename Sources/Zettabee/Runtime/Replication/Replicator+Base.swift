@@ -17,7 +17,22 @@ extension Replicator {
     /// After `snapshot` is verified on both sides: holds it on both, records it as the base, releases
     /// the old base's holds, and destroys the pair's older snapshots on the source. `verified` is the
     /// source's state read by the verification, when there was one (else the source is read again).
-    func moveBase(to snapshot: String, from old: String?, initial: Bool, verified: DatasetState? = nil) throws(ActionError) {
+    ///
+    /// `freshlyTaken`: `snapshot` is the one this run took and sent (initialize, update); the source's
+    /// part then goes in one round trip (`finishOnSource`), unless the snapshot turns out to be held
+    /// already.
+    func moveBase(
+        to snapshot: String, from old: String?, initial: Bool, verified: DatasetState? = nil, freshlyTaken: Bool = false
+    ) throws(ActionError) {
+        let unheld = verified.map { state in state.tree.allSatisfy { ($0.snapshot(named: snapshot)?.userRefs ?? 0) == 0 } } ?? rendering
+        if freshlyTaken && unheld {
+            try hold(snapshot, on: destination, dataset: pair.destination.dataset)
+            let (destinationProperties, sourceProperties) = try baseAssignments(snapshot, initial: initial)
+            try setProperties(destinationProperties, on: pair.destination.dataset, at: destination)
+            try finishOnSource(snapshot, from: old, properties: sourceProperties, known: verified)
+            if let old { release(old, on: destination, dataset: pair.destination.dataset) }
+            return
+        }
         try hold(snapshot, on: destination, dataset: pair.destination.dataset)
         try hold(snapshot, on: source, dataset: pair.source.dataset)
         try recordBase(snapshot, initial: initial)
@@ -34,6 +49,11 @@ extension Replicator {
             throw ActionError("\(error)", nagios: .unknown)
         }
         guard let failure = changes.change(command, on: session) else { return }
+        try judgeHoldFailure(failure, snapshot: snapshot, on: session)
+    }
+
+    /// A hold that failed: already there is fine, a zfs without holds is logged, anything else ends the run.
+    func judgeHoldFailure(_ failure: CommandFailure, snapshot: String, on session: HostSession) throws(ActionError) {
         if failure.stderrTail.contains("tag already exists") { return }
         if ZFSUsageError.matches(stderr: failure.stderrTail, exitStatus: failure.exitStatus ?? -1) {
             log.warn("holds are not supported on \(session.host); the base \(snapshot) is not protected there")
@@ -49,6 +69,11 @@ extension Replicator {
             return
         }
         guard let failure = changes.change(command, on: session) else { return }
+        judgeReleaseFailure(failure, of: name, on: session)
+    }
+
+    /// A release that failed: a missing hold or snapshot is fine, anything else is logged.
+    func judgeReleaseFailure(_ failure: CommandFailure, of name: SnapshotName, on session: HostSession) {
         if failure.stderrTail.contains("no such tag") || failure.isMissingDataset { return }
         log.warn("could not release the hold on \(name) on \(session.host): \(failure.description)")
     }
@@ -102,6 +127,13 @@ extension Replicator {
 
     /// Moves the base: the destination's properties first (the truth), then the source's.
     func recordBase(_ snapshot: String, initial: Bool) throws(ActionError) {
+        let (destinationProperties, sourceProperties) = try baseAssignments(snapshot, initial: initial)
+        try setProperties(destinationProperties, on: pair.destination.dataset, at: destination)
+        try setProperties(sourceProperties, on: pair.source.dataset, at: source)
+    }
+
+    /// What records `snapshot` as the base on each side (with the pair's identity the first time).
+    func baseAssignments(_ snapshot: String, initial: Bool) throws(ActionError) -> (destination: [PropertyAssignment], source: [PropertyAssignment]) {
         let properties = pair.properties
         var destinationProperties = [try assignment(properties.lastSnapshot, snapshot)]
         var sourceProperties = destinationProperties
@@ -113,8 +145,80 @@ extension Replicator {
             destinationProperties += identity + [try assignment(PairProperties.fingerprint, pair.fingerprint.description)]
             sourceProperties += identity
         }
-        try setProperties(destinationProperties, on: pair.destination.dataset, at: destination)
-        try setProperties(sourceProperties, on: pair.source.dataset, at: source)
+        return (destinationProperties, sourceProperties)
+    }
+
+    /// The source's part of a base move in one round trip: hold the new base, record it, release the
+    /// old one, destroy the pair's older snapshots; the line stops at the first failure. That failure is
+    /// judged as it would be alone (a hold already there is fine, a failed record ends the run, a
+    /// release is best effort, a busy destroy of the old base is tried again); if the run goes on, the
+    /// steps after it run one by one.
+    func finishOnSource(_ snapshot: String, from old: String?, properties: [PropertyAssignment], known: DatasetState?) throws(ActionError) {
+        struct Step {
+            var command: Command
+            /// What the command's failure means, when it failed in the line.
+            var judge: (CommandFailure) throws(ActionError) -> Void
+            /// The command on its own, with its failure judged.
+            var alone: () throws(ActionError) -> Void
+        }
+        var steps: [Step] = []
+        let dataset = pair.source.dataset
+        let holdCommand: Command
+        do { holdCommand = try ZFS.hold(try holdTag, on: [try dataset.snapshot(snapshot)], recursive: recursive) } catch {
+            throw ActionError("\(error)", nagios: .unknown)
+        }
+        steps.append(Step(
+            command: holdCommand,
+            judge: { (failure: CommandFailure) throws(ActionError) in try self.judgeHoldFailure(failure, snapshot: snapshot, on: self.source) },
+            alone: { () throws(ActionError) in try self.hold(snapshot, on: self.source, dataset: dataset) }))
+        let batched = try capabilities(of: source, pool: dataset.pool).zfsVersion != nil
+        for assignments in batched ? [properties] : properties.map({ [$0] }) {
+            let command = try setCommand(assignments, on: dataset)
+            steps.append(Step(
+                command: command,
+                judge: { (failure: CommandFailure) throws(ActionError) in
+                    self.log.error("\(failure.description)")
+                    self.log.writeLines(.error, failure.stderrTail)
+                    throw ActionError(failure)
+                },
+                alone: { () throws(ActionError) in try self.mutate(self.source, command) }))
+        }
+        if let old {
+            if let tag = try? holdTag, let name = try? dataset.snapshot(old), let release = try? ZFS.release(tag, from: [name], recursive: recursive) {
+                steps.append(Step(
+                    command: release,
+                    judge: { (failure: CommandFailure) throws(ActionError) in self.judgeReleaseFailure(failure, of: name, on: self.source) },
+                    alone: { () throws(ActionError) in self.release(old, on: self.source, dataset: dataset) }))
+            }
+            let state: DatasetState
+            if let known { state = known } else { state = try readState(of: source, dataset: dataset) }
+            let older = rules.olderSnapshots(than: snapshot, in: state, absentIsNewest: rendering)
+            for record in older {
+                let command = try destroyCommand(record.snapshot)
+                // Only the base just replaced can be busy for a moment (its sender ending).
+                let wasBase = record.createTXG == older.last?.createTXG
+                let alone = { () throws(ActionError) in
+                    do throws(ActionError) { try self.mutate(self.source, command, retryBusy: wasBase) } catch {
+                        self.log.warn("could not destroy old base \(record.snapshot) on the source: \(error.message)")
+                    }
+                }
+                steps.append(Step(
+                    command: command,
+                    judge: { (failure: CommandFailure) throws(ActionError) in
+                        if wasBase && failure.stderrTail.contains("dataset is busy") { return try alone() }
+                        self.log.warn("could not destroy old base \(record.snapshot) on the source: \(failure.description)")
+                    },
+                    alone: alone))
+            }
+        }
+        let outcomes = changes.change(sequence: steps.map(\.command), on: source)
+        guard let first = outcomes.firstIndex(where: { !$0.succeeded }) else { return }
+        if case .failed(let failure) = outcomes[first] {
+            try steps[first].judge(failure)
+        } else {
+            try steps[first].alone()
+        }
+        for step in steps[(first + 1)...] { try step.alone() }
     }
 
     /// `zfs set`: in one command where the host's zfs takes several assignments (OpenZFS), else one

@@ -308,12 +308,12 @@ public final class Replicator: @unchecked Sendable {
             discardSourceSnapshot(sourceSnapshot, reason: "the transfer failed")
             throw error
         }
-        if !rendering { try verifyReceived(snapshot) }
+        let verified = rendering ? nil : try verifyReceived(snapshot)
         if !byReceive {
             try setProperties(received, on: pair.destination.dataset, at: destination)
             undoChangesSinceReceive(snapshot, descendants: sourceState.descendants.map(\.dataset.rawValue))
         }
-        try moveBase(to: snapshot, from: nil, initial: true)
+        try moveBase(to: snapshot, from: nil, initial: true, verified: verified, freshlyTaken: true)
         let seconds = now().timeIntervalSince(started)
         if !rendering {
             log.info("initialize done: base \(snapshot), \(volume(transfer)) in \(format(seconds)) s")
@@ -399,7 +399,7 @@ public final class Replicator: @unchecked Sendable {
             throw error
         }
         let verified = rendering ? nil : try verifyReceived(snapshot)
-        try moveBase(to: snapshot, from: base, initial: false, verified: verified)
+        try moveBase(to: snapshot, from: base, initial: false, verified: verified, freshlyTaken: true)
         let seconds = now().timeIntervalSince(started)
         if !rendering {
             log.info("update done: base \(snapshot), \(volume(transfer)) in \(format(seconds)) s")
