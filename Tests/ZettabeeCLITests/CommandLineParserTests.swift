@@ -77,7 +77,7 @@ final class CommandLineParserTests: XCTestCase {
         XCTAssertEqual(parsed.destination, "b/-weird")
         assertUsageError(["update", "--", "--debug"],
                          "The value '--debug' is invalid for '<destination>': must not begin with '-'")
-        assertUsageError(["--", "--help"], "Unknown action '--help'; expected one of: setup, initialize, update, fingerprint, logfile, status, runstatus, unlock, purge, check, handback")
+        assertUsageError(["--", "--help"], "Unknown action '--help'; expected one of: setup, initialize, update, fingerprint, logfile, status, runstatus, unlock, purge, check, handback, metrics")
     }
 
     func testFlagsBeatEnvironmentBeatsDefaults() throws {
@@ -145,7 +145,7 @@ final class CommandLineParserTests: XCTestCase {
     // MARK: - Every usage error
 
     func testUsageErrors() {
-        let actions = "setup, initialize, update, fingerprint, logfile, status, runstatus, unlock, purge, check, handback"
+        let actions = "setup, initialize, update, fingerprint, logfile, status, runstatus, unlock, purge, check, handback, metrics"
         let cases: [([String], String)] = [
             ([], "Missing expected argument '<action>'"),
             (["--debug"], "Missing expected argument '<action>'"),

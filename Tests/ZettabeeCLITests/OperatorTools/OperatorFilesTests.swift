@@ -60,6 +60,25 @@ final class OperatorFilesTests: XCTestCase {
         XCTAssertEqual(try complete([PackagePaths.zettabee, "-c", config, "setup", ""]), [])
     }
 
+    func testParsingMetricsDirAndHelpMan() throws {
+        guard case .run(let flag) = try CommandLineParser.parse(["--metrics-dir", "/m", "update", "x"], environment: [:]) else {
+            return XCTFail("not a run")
+        }
+        XCTAssertEqual(flag.options.metricsDirectory, "/m")
+        guard case .run(let fromEnvironment) = try CommandLineParser.parse(["metrics"], environment: ["ZETTABEE_METRICS_DIR": "/e"]) else {
+            return XCTFail("not a run")
+        }
+        XCTAssertEqual(fromEnvironment.action, .metrics)
+        XCTAssertNil(fromEnvironment.destination)
+        XCTAssertEqual(fromEnvironment.options.metricsDirectory, "/e")
+        guard case .run(let both) = try CommandLineParser.parse(["--metrics-dir=/f", "status"], environment: ["ZETTABEE_METRICS_DIR": "/e"]) else {
+            return XCTFail("not a run")
+        }
+        XCTAssertEqual(both.options.metricsDirectory, "/f", "the flag beats the environment")
+        XCTAssertEqual(try CommandLineParser.parse(["status", "--help-man"], environment: [:]), .manual)
+        XCTAssertThrowsError(try CommandLineParser.parse(["--metrics-dir", "/m", "purge", "x"], environment: [:]))
+    }
+
     func testManualPageCoversEveryActionAndOption() throws {
         let outcome = try TestProcess.run(PackagePaths.zettabee, ["--help-man"], environment: ProcessInfo.processInfo.environment,
                                           timeout: 30)
