@@ -30,6 +30,14 @@ enum Mounts {
         if mountsAutomatically(state, fs) { state.datasets[fs]!.mounted = true }
     }
 
+    /// The receive's mount step: as a new filesystem, but canmount=noauto mounts as well (only `off`
+    /// keeps a filesystem unmounted there).
+    static func mountAfterReceive(_ state: inout HostState, _ fs: String) {
+        guard let d = state.datasets[fs], !d.inconsistent, d.partial == nil,
+              let mp = mountpoint(state, fs), hasPath(mp.raw) else { return }
+        if canmount(state, fs) != "off" && state.keyAvailable(fs) { state.datasets[fs]!.mounted = true }
+    }
+
     static func isMounted(_ state: HostState, _ fs: String) -> Bool { state.datasets[fs]?.mounted == true }
 
     /// `fs` and the descendants whose mountpoint follows it (default or inherited source): what unmounting

@@ -145,11 +145,16 @@ enum ReceiveCommand {
         if !ctx.legacy && !flags.dryRun && !run.received.isEmpty && (fixRoots || mountStep) {
             try ctx.store.mutate { state in
                 if fixRoots, let package { fixEncryptionHierarchy(&state, package: package, run: run) }
-                // The mount step (`zfs_receive`): a new filesystem, or a package's filesystems.
+                // The mount step (OpenZFS 2.2.7 `zfs_receive`): a changelist of the top filesystem for
+                // its mountpoint, gathered with CL_GATHER_MOUNT_ALWAYS: the top and the descendants whose
+                // mountpoint is default or inherited (a child with a received or local mountpoint is left
+                // out, and what is below it); each mounts unless canmount=off (noauto mounts too).
                 if mountStep {
                     let targets = run.createdNew || package != nil ? run.received : run.remount
-                    for fs in targets where state.datasets[fs]?.mounted != true {
-                        Mounts.mountNew(&state, fs, legacy: false)
+                    if let top = targets.filter({ state.datasets[$0] != nil }).min(by: { $0.count < $1.count }) {
+                        for fs in Mounts.inheritingTree(state, top).reversed() where state.datasets[fs]?.mounted != true {
+                            Mounts.mountAfterReceive(&state, fs)
+                        }
                     }
                 }
             }
