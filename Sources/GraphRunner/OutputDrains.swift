@@ -82,6 +82,7 @@ final class StderrCollector: @unchecked Sendable {
     private var tail: [UInt8] = []
     private var statuses: [Int32?]
     private var finished = false
+    private var byteCount: UInt64 = 0
 
     /// `onLine` is called (without the lock held) after each batch of lines, for stall detection.
     init(
@@ -97,6 +98,7 @@ final class StderrCollector: @unchecked Sendable {
     func consume(_ bytes: UnsafeRawBufferPointer) {
         var lines: [String] = []
         lock.withLock {
+            byteCount += UInt64(bytes.count)
             var start = bytes.startIndex
             while let newline = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) {
                 partialLine += bytes[start..<newline]
@@ -121,6 +123,9 @@ final class StderrCollector: @unchecked Sendable {
     }
 
     var isFinished: Bool { lock.withLock { finished } }
+
+    /// Every byte the stage wrote to stderr, marker lines included.
+    var totalBytes: UInt64 { lock.withLock { byteCount } }
 
     var remoteStatuses: [Int32?] { lock.withLock { statuses } }
 

@@ -74,6 +74,9 @@ private final class StageState: @unchecked Sendable {
     var endedAt: Double?
     var termination: Termination?
     var stoppedByRunner = false
+    /// Started by the runner itself (`RunOptions.finalCounters`): its own reaper thread records the exit.
+    var reapedByRunner = false
+    var finalIO: StageIO?
     /// Set by the monitor once it judged the stage's end (success, own failure or consequence).
     var judged = false
 
@@ -252,7 +255,7 @@ private final class GraphRun: @unchecked Sendable {
     /// keeps it open (ssh ControlPersist, `cmd &`) hides the exit. This peeks at the exit status with
     /// `waitid(WNOWAIT)`, which leaves the child for Foundation to reap whenever it notices.
     private func noticeExitsHiddenByGrandchildren(now: Double) {
-        let running = lock.withLock { stages.joined().filter(\.isRunning) }
+        let running = lock.withLock { stages.joined().filter { $0.isRunning && !$0.reapedByRunner } }
         for stage in running {
             guard let pid = lock.withLock({ stage.pid }), let termination = peekExit(of: pid) else { continue }
             lock.withLock {
@@ -445,6 +448,21 @@ private final class GraphRun: @unchecked Sendable {
                 return (position, "\(error)")
             }
 
+            if options.finalCounters.contains(stage.id) {
+                let stdoutFD = (position == last && pipeline.output == .inherit) ? STDOUT_FILENO : stdout
+                lock.withLock { stage.startedAt = monotonicSeconds() }
+                let pid: Int32
+                do {
+                    pid = try spawnReapedByRunner(stage, stdin: stdinOfNext, stdout: stdoutFD, stderr: stderrWrite)
+                } catch {
+                    lock.withLock { stage.startedAt = nil }
+                    return (position, "\(shellQuotedCommand(stage.spec.display)): \(error)")
+                }
+                options.started?(stage.id, pid)
+                stdinOfNext = stdinOfFollowing
+                continue
+            }
+
             let process = Process()
             process.executableURL = URL(fileURLWithPath: stage.executable)
             process.arguments = stage.spec.arguments
@@ -481,6 +499,73 @@ private final class GraphRun: @unchecked Sendable {
             stdinOfNext = stdinOfFollowing
         }
         return nil
+    }
+
+    /// Starts a stage with `posix_spawn` as Foundation would (its own process group, default signal
+    /// dispositions, an empty signal mask, only stdin/stdout/stderr open) and watches it from a thread of
+    /// its own: `waitid(WNOWAIT)` waits for the exit without reaping, so `/proc/<pid>/io` still holds the
+    /// final counters, which are read before the zombie is reaped.
+    private func spawnReapedByRunner(_ stage: StageState, stdin: Int32, stdout: Int32, stderr: Int32) throws -> Int32 {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        // Through descriptors above the standard ones, so that no dup2 overwrites a source still needed.
+        var moved: [Int32] = []
+        defer { moved.forEach { close($0) } }
+        for (target, source) in [(Int32(0), stdin), (1, stdout), (2, stderr)] {
+            let copy = fcntl(source, F_DUPFD_CLOEXEC, 3)
+            guard copy >= 0 else { throw Descriptors.SystemError(operation: "dup", code: errno) }
+            moved.append(copy)
+            posix_spawn_file_actions_adddup2(&actions, copy, target)
+        }
+        // Nothing else zettabee holds reaches the child (Foundation closes every other descriptor too):
+        // a leaked pipe would keep zettabee's caller waiting for an end of file after zettabee ended.
+        guard SpawnCloseFrom.add(&actions, lowest: 3) else {
+            throw Descriptors.SystemError(operation: "posix_spawn_file_actions_addclosefrom_np", code: ENOSYS)
+        }
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var defaults = sigset_t()
+        sigfillset(&defaults)
+        sigdelset(&defaults, SIGKILL)
+        sigdelset(&defaults, SIGSTOP)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        var emptyMask = sigset_t()
+        sigemptyset(&emptyMask)
+        posix_spawnattr_setsigmask(&attributes, &emptyMask)
+        posix_spawnattr_setpgroup(&attributes, 0)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP))
+
+        let argv = ([stage.executable] + stage.spec.arguments).map { strdup($0) } + [nil]
+        let envp = environment.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { (argv + envp).forEach { free($0) } }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, stage.executable, &actions, &attributes, argv, envp)
+        guard result == 0 else { throw Descriptors.SystemError(operation: "posix_spawn", code: result) }
+        lock.withLock {
+            stage.pid = pid
+            stage.reapedByRunner = true
+        }
+        let child = pid
+        let thread = Thread { [self, child] in
+            let pid = child
+            var info = siginfo_t()
+            while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) != 0 && errno == EINTR {}
+            let counters = ProcFS.ioCounters(pid: pid)
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            let termination: Termination = (status & 0x7f) == 0 ? .exited((status >> 8) & 0xff) : .signaled(status & 0x7f)
+            lock.withLock {
+                stage.finalIO = counters
+                stage.termination = termination
+                stage.endedAt = monotonicSeconds()
+            }
+            wake.signal()
+        }
+        thread.name = "reaper \(stage.id)"
+        thread.start()
+        return pid
     }
 
     private func openInput(_ source: StreamSource) throws -> Int32 {
@@ -529,13 +614,16 @@ private final class GraphRun: @unchecked Sendable {
     // MARK: Reporting
 
     private func stageResult(_ stage: StageState, endedAt runEnd: Double) -> StageResult {
-        let (pid, termination, started, ended, stopped) = lock.withLock {
-            (stage.pid, stage.termination, stage.startedAt, stage.endedAt, stage.stoppedByRunner)
+        let (pid, termination, started, ended, stopped, finalIO) = lock.withLock {
+            (stage.pid, stage.termination, stage.startedAt, stage.endedAt, stage.stoppedByRunner, stage.finalIO)
         }
-        return StageResult(
+        var result = StageResult(
             spec: stage.spec, pid: pid, termination: termination, stderrTail: stage.stderr.tailText,
             duration: started.map { (ended ?? runEnd) - $0 } ?? 0, remoteStatuses: stage.stderr.remoteStatuses,
             stoppedByRunner: stopped)
+        result.finalIO = finalIO
+        result.stderrBytes = stage.stderr.totalBytes
+        return result
     }
 
     private func makeResult(endedAt: Double) -> GraphResult {
@@ -601,4 +689,19 @@ private func peekExit(of pid: Int32) -> Termination? {
 private func processesInGroup(_ pgid: Int32) -> [Int32] {
     guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
     return entries.compactMap { Int32($0) }.filter { getpgid($0) == pgid }
+}
+
+/// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34), looked up at run time: Swift's Glibc module
+/// does not declare it.
+private enum SpawnCloseFrom {
+    typealias Function = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+    static let function: Function? = {
+        guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "posix_spawn_file_actions_addclosefrom_np") else { return nil }
+        return unsafeBitCast(symbol, to: Function.self)
+    }()
+
+    static func add(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, lowest: Int32) -> Bool {
+        guard let function else { return false }
+        return function(actions, lowest) == 0
+    }
 }

@@ -42,6 +42,11 @@ public struct StageResult: Sendable {
     public var remoteStatuses: [Int32?]
     /// True when the runner itself signalled this process during teardown: its failure is a consequence.
     public var stoppedByRunner: Bool
+    /// The process's read/write counters as it ended (taken from its zombie), for the stages named in
+    /// `RunOptions.finalCounters`; `nil` for the others, or when they could not be read.
+    public var finalIO: StageIO?
+    /// Every byte the stage wrote to its stderr (which the runner drains).
+    public var stderrBytes: UInt64 = 0
 
     /// For executors other than `ProcessRunner` (fakes in tests): a stage that ran and ended so.
     public init(

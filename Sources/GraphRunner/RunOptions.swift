@@ -24,6 +24,10 @@ public struct RunOptions: Sendable {
     /// Runs even though a trapped signal is pending (normally refused), and is torn down only by a signal
     /// that arrives while it runs: for the last report of an interrupted run (e.g. to Nagios).
     public var runsAfterSignal = false
+    /// Stages whose final read/write counters are wanted (`StageResult.finalIO`): the runner starts these
+    /// itself and reads their `/proc/<pid>/io` once they exited but before reaping them, so the counts are
+    /// exact, not a sample's.
+    public var finalCounters: Set<StageID> = []
 
     public init(
         timeout: Double? = nil, stallTimeout: Double? = nil, gracePeriod: Double = 5,

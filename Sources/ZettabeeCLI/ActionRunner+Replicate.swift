@@ -62,12 +62,15 @@ extension ActionRunner {
         log.info("\(actionName) started (pid \(getpid()))")
         let started = Date()
         var publisher: ProgressPublisher?
+        let progressLine = TerminalProgressLine()
         if !options.dryRun {
-            let showBar = options.verbose && isatty(STDERR_FILENO) == 1
-            let bar: (@Sendable (RunProgress) -> Void)? = showBar ? Self.drawProgressBar : nil
+            let bar: (@Sendable (RunProgress) -> Void)? = showsProgressLine ? progressLine.draw : nil
             publisher = ProgressPublisher(path: files.progressPath(for: pair.fingerprint), action: actionName, display: bar)
         }
-        defer { publisher?.finish() }
+        defer {
+            publisher?.finish()
+            progressLine.end()
+        }
         var settings = ReplicationSettings(
             files: files, sshConfig: options.sshConfigPath, dryRun: options.dryRun, forceRollback: options.forceRollback,
             observer: publisher, capabilities: capabilities)
@@ -82,15 +85,13 @@ extension ActionRunner {
             replicator.shareSourceConnection()
             defer { replicator.source.closeSharedConnection() }
             let summary = invocation.action == .initialize ? try replicator.initialize() : try replicator.update()
-            if publisher?.current.phase != nil, options.verbose, isatty(STDERR_FILENO) == 1 {
-                FileHandle.standardError.write(Data("\n".utf8))
-            }
+            progressLine.end()
             guard !options.dryRun else {
                 if options.json { terminal.out(plan.json(action: actionName, pair: pair)) }
                 return RunOutcome(exitCode: 0, nagios: .ok, text: "dry run")
             }
-            // A transfer shorter than the runner's sampling interval was never measured (the replicator's
-            // log says so): nil, not 0.
+            // The size comes from the final counters of the stage feeding zfs receive; nil, not 0, when
+            // nothing was measured.
             let measured = (publisher?.current.elapsed ?? 0) > 0 || summary.bytes > 0
             let bytes = measured ? summary.bytes : nil
             let end = Date()
@@ -126,10 +127,9 @@ extension ActionRunner {
         }
     }
 
-    /// Redraws the progress bar on the terminal's stderr line.
-    @Sendable static func drawProgressBar(_ progress: RunProgress) {
-        FileHandle.standardError.write(Data(("\r" + ProgressText.bar(progress) + "\u{1B}[K").utf8))
-    }
+    /// A live progress line on stderr whenever stderr is a terminal (one pair at a time), unless `-q`;
+    /// never under cron.
+    var showsProgressLine: Bool { !options.quiet && !options.all && isatty(STDERR_FILENO) == 1 }
 
     /// Another run holds the lock: normal for overlapping cron runs (exit 0), unless that run is over crun.
     private func overlap(_ pair: Pair, holder: LockHolder?, log: PairLog) -> RunOutcome {
@@ -205,5 +205,26 @@ final class PlanCollector: @unchecked Sendable {
         ]
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
         return String(decoding: data, as: UTF8.self)
+    }
+}
+
+/// The progress bar on the terminal's stderr line: redrawn in place, ended with a newline once (only if
+/// it was drawn), so that what follows starts on a line of its own.
+final class TerminalProgressLine: @unchecked Sendable {
+    private let lock = NSLock()
+    private var drawn = false
+
+    @Sendable func draw(_ progress: RunProgress) {
+        lock.withLock {
+            drawn = true
+            FileHandle.standardError.write(Data(("\r" + ProgressText.bar(progress) + "\u{1B}[K").utf8))
+        }
+    }
+
+    func end() {
+        lock.withLock {
+            if drawn { FileHandle.standardError.write(Data("\n".utf8)) }
+            drawn = false
+        }
     }
 }

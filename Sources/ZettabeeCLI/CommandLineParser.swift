@@ -138,6 +138,7 @@ public enum CommandLineParser {
         case .dryRun: options.dryRun = true
         case .debug: options.debug = true
         case .verbose: options.verbose = true
+        case .quiet: options.quiet = true
         case .fullStatus: options.fullStatus = true
         case .scripted: options.scriptedOutput = true
         case .json: options.json = true

@@ -21,6 +21,8 @@ public struct Options: Hashable, Sendable {
     public var dryRun = false
     public var debug = false
     public var verbose = false
+    /// `-q, --quiet`: no progress line on a terminal.
+    public var quiet = false
 
     /// `--full-status`
     public var fullStatus = false
@@ -53,6 +55,7 @@ enum OptionSpec: CaseIterable {
     case config, zonfig, runDir, logDir, sshConfig, dryRun, debug, verbose, version, help
     case fullStatus, scripted, json, nagios, sendNSCA, sendNSCAConfig, nscaPort, forceRollback, all, jobs
     case metricsDir
+    case quiet
 
     var long: String? {
         switch self {
@@ -77,6 +80,7 @@ enum OptionSpec: CaseIterable {
         case .all: "all"
         case .jobs: "jobs"
         case .metricsDir: "metrics-dir"
+        case .quiet: "quiet"
         }
     }
 
@@ -92,6 +96,7 @@ enum OptionSpec: CaseIterable {
         case .help: "h"
         case .scripted: "H"
         case .nagios: "N"
+        case .quiet: "q"
         default: nil
         }
     }
@@ -133,6 +138,7 @@ enum OptionSpec: CaseIterable {
         case .all: [.initialize, .update, .status, .check, .fingerprint]
         case .jobs: [.initialize, .update]
         case .metricsDir: [.initialize, .update, .status, .check, .metrics]
+        case .quiet: [.initialize, .update]
         }
     }
 
@@ -159,6 +165,7 @@ enum OptionSpec: CaseIterable {
         case .all: "Act on every configured pair"
         case .jobs: "With --all, how many pairs run at once"
         case .metricsDir: "Write every pair's Prometheus metrics to <dir>/zettabee.prom after the action"
+        case .quiet: "initialize/update: no progress line on a terminal"
         }
     }
 

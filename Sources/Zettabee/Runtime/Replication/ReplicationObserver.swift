@@ -6,4 +6,11 @@ public protocol ReplicationObserver: AnyObject, Sendable {
     func phase(_ name: String, estimatedBytes: UInt64?)
     /// The transfer moved: bytes received so far and seconds since it started.
     func transferred(bytes: UInt64, elapsed: Double)
+    /// True when someone watches live (a terminal's progress line): then the source's zfs is asked for
+    /// the stream's size (`zfs send -nvP`), one more command, for the percent and the ETA.
+    var wantsSizeEstimate: Bool { get }
+}
+
+extension ReplicationObserver {
+    public var wantsSizeEstimate: Bool { false }
 }

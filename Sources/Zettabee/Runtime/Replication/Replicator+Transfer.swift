@@ -23,8 +23,9 @@ extension Replicator {
         let receiver = receiverStage(of: lowered)
         let bytes = ByteCounter()
         let observer = settings.observer
-        observer?.phase("transfer", estimatedBytes: nil)
-        let options = RunOptions(
+        observer?.phase("transfer", estimatedBytes: observer?.wantsSizeEstimate == true && !changes.rendersOnly ? estimatedSize(of: send) : nil)
+        let counted = countedStage(of: lowered)
+        var options = RunOptions(
             stallTimeout: settings.stallTimeout ?? Double(pair.options.stallTimeout.seconds), environment: settings.environment,
             stderrLines: { [log] stage, line in log.debug("stage \(stage): \(line)") },
             progress: { sample in
@@ -32,10 +33,21 @@ extension Replicator {
                 observer?.transferred(bytes: bytes.value, elapsed: sample.elapsed)
             },
             started: startedObserver())
+        options.finalCounters = [counted.stage]
         let started = Date()
         do {
-            guard try changes.transfer(lowered, executor: executor, options: options) != nil else { return (0, 0) }
-            return (bytes.value, Date().timeIntervalSince(started))
+            guard let result = try changes.transfer(lowered, executor: executor, options: options) else { return (0, 0) }
+            let seconds = Date().timeIntervalSince(started)
+            let stage = result.stages[counted.stage.pipeline][counted.stage.stage]
+            if let final = stage.finalIO {
+                let size = counted.exact ? final.bytesWritten &- min(stage.stderrBytes, final.bytesWritten) : final.bytesRead
+                log.info(counted.exact
+                    ? "transfer: \(size) bytes, exactly as \(stage.spec.label) wrote them into zfs receive"
+                    : "transfer: about \(size) bytes (zfs receive's read count, its own few reads of other files included)")
+                observer?.transferred(bytes: size, elapsed: seconds)
+                return (size, seconds)
+            }
+            return (bytes.value, seconds)
         } catch let failure as RunFailure {
             log.error("transfer failed: \(failure.description)")
             log.writeLines(.error, failure.details)
@@ -78,6 +90,41 @@ extension Replicator {
         return "transfer failed: \(failure.description)"
     }
 
+    /// The stream's size as the source's `zfs send -nvP` estimates it (the `size` line), where its zfs
+    /// supports estimates; `nil` otherwise or when the estimate fails (the transfer runs without a percent
+    /// and an ETA then). One read over the shared connection.
+    func estimatedSize(of send: SendSpecification) -> UInt64? {
+        guard let capabilities = settings.capabilities.value(at: source.origin, pool: pair.source.dataset.pool),
+            capabilities.sendEstimates
+        else { return nil }
+        let command: Command
+        if let token = send.resumeToken {
+            guard let resume = try? ZFS.resumeSend(token: token, estimateOnly: true, verbose: true, parsable: true) else { return nil }
+            command = resume
+        } else {
+            command = ZFS.send(
+                send.snapshot, incremental: send.base.map { ZFS.Incremental.from($0) }, replicate: send.recursive,
+                raw: send.format.raw, largeBlocks: send.format.largeBlocks, compressed: send.format.compressed,
+                embedded: send.format.embedded, estimateOnly: true, verbose: true, parsable: true)
+        }
+        guard let output = try? source.run(command, limit: 1 << 20) else {
+            log.debug("no size estimate for the stream")
+            return nil
+        }
+        let estimate = Self.estimatedSize(parsing: output)
+        if let estimate { log.debug("estimated stream size: \(estimate) bytes") }
+        return estimate
+    }
+
+    /// The `size\tBYTES` line of `zfs send -nvP` output (the last one, the total).
+    static func estimatedSize(parsing output: String) -> UInt64? {
+        output.split(separator: "\n").reversed().lazy.compactMap { line -> UInt64? in
+            let fields = line.split(whereSeparator: { $0 == "\t" || $0 == " " })
+            guard fields.count == 2, fields[0] == "size" else { return nil }
+            return UInt64(fields[1])
+        }.first
+    }
+
     func startedObserver() -> (@Sendable (StageID, Int32) -> Void)? {
         guard let report = settings.childStarted else { return nil }
         return { _, pid in report(pid) }
@@ -103,6 +150,18 @@ extension Replicator {
         return decision
     }
 
+    /// The stage whose final counters give the stream's size. Exact where a local stage other than ssh
+    /// feeds `zfs receive` (the mbuffer listener, the decompressor): its writes are the stream and its
+    /// stderr, which the runner counts. Over plain ssh, the receive's own read count (ssh also writes to
+    /// its connection, so its count is no better): the stream plus the few KiB zfs reads from other files.
+    func countedStage(of graph: LoweredGraph) -> (stage: StageID, exact: Bool) {
+        let receiver = receiverStage(of: graph)
+        guard receiver.stage > 0 else { return (receiver, false) }
+        let feeder = graph.pipelines[0].stages[receiver.stage - 1]
+        let isSSH = !feeder.remoteStageLabels.isEmpty || (feeder.executable as NSString).lastPathComponent == "ssh"
+        return isSSH ? (receiver, false) : (StageID(pipeline: 0, stage: receiver.stage - 1), true)
+    }
+
     /// The local `zfs receive` stage: the last stage of the first pipeline.
     func receiverStage(of graph: LoweredGraph) -> StageID {
         StageID(pipeline: 0, stage: graph.pipelines[0].stages.count - 1)
@@ -119,11 +178,11 @@ final class ByteCounter: @unchecked Sendable {
 
 func format(_ seconds: Double) -> String { String(format: "%.1f", seconds) }
 
-/// The transfer's size and speed for the log. The size comes from the receiver's read counter, sampled
-/// twice a second while it runs: a transfer shorter than that is "not measured", never "0 bytes".
+/// The transfer's size and speed for the log: the size from the final counters of the stage that fed
+/// `zfs receive` (see `countedStage`), read as it ended.
 func volume(_ transfer: (bytes: UInt64, seconds: Double)) -> String {
-    guard transfer.bytes > 0 else { return "size not measured (shorter than a progress sample)" }
-    return "at least \(transfer.bytes) bytes (\(rate(transfer.bytes, transfer.seconds)))"
+    guard transfer.bytes > 0 else { return "size not measured" }
+    return "\(transfer.bytes) bytes (\(rate(transfer.bytes, transfer.seconds)))"
 }
 
 func rate(_ bytes: UInt64, _ seconds: Double) -> String {

@@ -63,6 +63,8 @@ public final class ProgressPublisher: ReplicationObserver, @unchecked Sendable {
     private let wake = DispatchSemaphore(value: 0)
     private let done = DispatchSemaphore(value: 0)
     private let display: (@Sendable (RunProgress) -> Void)?
+    /// A progress line is drawn: worth asking the source for the stream's size.
+    public var wantsSizeEstimate: Bool { display != nil }
     private let now: @Sendable () -> Date
 
     public init(

@@ -11,7 +11,8 @@ public enum RunResult: String, Codable, Sendable {
 ///     {"action":"update","bytes":1048576,"end":"2026-11-26T18:33:20Z","message":"base zettabee.…",
 ///      "nagios":0,"result":"success","snapshot":"zettabee.…","start":"2026-11-26T18:33:19Z"}
 ///
-/// `bytes` is absent when the transfer was too short to be measured; `snapshot` only on success;
+/// `bytes` is the stream's size (see `Replicator.countedStage`), absent when nothing was measured (no
+/// transfer ran, or a failure left no final count); `snapshot` only on success;
 /// `nagios` is the code the run was reported with (0 OK … 3 UNKNOWN).
 public struct RunRecord: Codable, Hashable, Sendable {
     public var action: String
