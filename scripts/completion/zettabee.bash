@@ -39,6 +39,9 @@ _zettabee_read_help() {
 _zettabee() {
     local program=${COMP_WORDS[0]} cur=${COMP_WORDS[COMP_CWORD]} prev=""
     ((COMP_CWORD > 0)) && prev=${COMP_WORDS[COMP_CWORD - 1]}
+    # `--config=FILE`: bash splits at `=` (COMP_WORDBREAKS), so the option is two words back.
+    [[ $prev == "=" ]] && ((COMP_CWORD > 1)) && prev=${COMP_WORDS[COMP_CWORD - 2]}
+    [[ $cur == "=" ]] && cur=""
     command -v "$program" >/dev/null 2>&1 || program=zettabee
     _zettabee_read_help "$program"
     COMPREPLY=()
@@ -68,7 +71,8 @@ _zettabee() {
         takes_value=""
         for w in "${_zettabee_value_options[@]}"; do [[ $word == "$w" ]] && takes_value=1; done
         if [[ -n $takes_value ]]; then
-            case $word in -c|--config|-z|--zonfig) config+=("$word" "${COMP_WORDS[i + 1]}") ;; esac
+            [[ ${COMP_WORDS[i + 1]-} == "=" ]] && ((i++))
+            case $word in -c|--config|-z|--zonfig) config+=("$word" "${COMP_WORDS[i + 1]-}") ;; esac
             ((i++))
         elif [[ $word != -* && -z $action ]]; then
             action=$word

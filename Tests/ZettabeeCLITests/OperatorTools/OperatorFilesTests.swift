@@ -53,6 +53,11 @@ final class OperatorFilesTests: XCTestCase {
             """.write(toFile: config, atomically: true, encoding: .utf8)
         XCTAssertEqual(try complete([PackagePaths.zettabee, "-c", config, "update", ""]), ["vault/db1/pgdata", "vault/home"])
         XCTAssertEqual(try complete([PackagePaths.zettabee, "--config", config, "status", "vault/h"]), ["vault/home"])
+        // `--config=FILE` reaches the function as three words, split at `=`.
+        XCTAssertEqual(try complete([PackagePaths.zettabee, "--config", "=", config, "update", "vault/d"]), ["vault/db1/pgdata"])
+        try FileManager.default.createDirectory(atPath: directory + "/logs", withIntermediateDirectories: true)
+        XCTAssertEqual(try complete([PackagePaths.zettabee, "--log-dir", "=", directory + "/l"]), [directory + "/logs"])
+        XCTAssertEqual(try complete([PackagePaths.zettabee, "--log-dir", directory + "/l"]), [directory + "/logs"])
         var environment = ProcessInfo.processInfo.environment
         environment["ZETTABEE_CONFIG"] = config
         XCTAssertEqual(try complete([PackagePaths.zettabee, "purge", "vault/d"], environment: environment), ["vault/db1/pgdata"])
