@@ -14,14 +14,23 @@ struct FakeWorld {
     static let hostVariable = "ZFAKE_HOST"
     static let faultsVariable = "ZFAKE_FAULTS"
 
+    /// The world of `ZFAKE_WORLD`, else the default world (`defaultDirectory`), so a first command
+    /// works at once.
     static func fromEnvironment() -> FakeWorld {
         let environment = ProcessInfo.processInfo.environment
-        guard let directory = environment[worldVariable], !directory.isEmpty else {
-            FileHandle.standardError.write(Data("zfake: \(worldVariable) is not set (the simulated world's directory)\n".utf8))
-            exit(70)
-        }
+        let directory = environment[worldVariable].flatMap { $0.isEmpty ? nil : $0 } ?? defaultDirectory(environment)
         let host = environment[hostVariable].flatMap { $0.isEmpty ? nil : $0 } ?? "localhost"
         return FakeWorld(directory: directory, host: host)
+    }
+
+    /// Without `ZFAKE_WORLD`: `$XDG_RUNTIME_DIR/zfake` when that directory exists (a per-user tmpfs on
+    /// systemd hosts), else `/tmp/zfake-UID`. Created on first use.
+    static func defaultDirectory(_ environment: [String: String]) -> String {
+        if let runtime = environment["XDG_RUNTIME_DIR"], !runtime.isEmpty {
+            var info = stat()
+            if stat(runtime, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR { return runtime + "/zfake" }
+        }
+        return "/tmp/zfake-\(getuid())"
     }
 
     /// The zfs/zpool state file of a simulated host.

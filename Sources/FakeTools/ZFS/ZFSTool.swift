@@ -103,6 +103,12 @@ func hostIsLegacy(_ world: FakeWorld) -> Bool {
 /// The fake `zfs`.
 enum ZFSTool {
     static func main(_ arguments: [String]) -> Int32 {
+        // `zfs -?` / `zfs --help`: the full usage on stdout, exit 0, with no world needed.
+        if let first = arguments.first, first == "-?" || first == "--help" {
+            let legacy = ProcessInfo.processInfo.environment["ZFAKE_ZFS_LEGACY"].map { !$0.isEmpty && $0 != "0" } ?? false
+            Out.out(Usage.zfsFull(legacy: legacy))
+            return 0
+        }
         let world = FakeWorld.fromEnvironment()
         let command = arguments.first ?? ""
         let faults = Faults.firing(in: world, tool: "zfs", subcommand: command, arguments: arguments)

@@ -20,6 +20,10 @@ enum PoolFeatures {
 /// The fake `zpool`: `get` and `list`.
 enum ZpoolTool {
     static func main(_ arguments: [String]) -> Int32 {
+        if let first = arguments.first, first == "-?" || first == "--help" {
+            Out.out("usage: zpool command args ...\n")
+            return 0
+        }
         let world = FakeWorld.fromEnvironment()
         let command = arguments.first ?? ""
         let faults = Faults.firing(in: world, tool: "zpool", subcommand: command, arguments: arguments)
