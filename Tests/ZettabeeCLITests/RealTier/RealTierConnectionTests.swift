@@ -21,7 +21,7 @@ final class RealTierConnectionTests: XCTestCase {
         pair.assertSucceeded(try pair.zettabee(["initialize", pair.destinationArgument]), "initialize")
 
         try pair.writer.random("large.bin", bytes: 32 << 20)
-        pair.extraOptions = ["rate=2M", "buffer=4M"]
+        pair.extraOptions = ["rate=2M", "buffer=8M"]
         try pair.writeConfig()
         let controlPath = "ControlPath=" + pair.runDirectory
         let masters = {
