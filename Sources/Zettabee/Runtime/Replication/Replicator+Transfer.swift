@@ -40,7 +40,8 @@ extension Replicator {
             let seconds = Date().timeIntervalSince(started)
             let stage = result.stages[counted.stage.pipeline][counted.stage.stage]
             if let final = stage.finalIO {
-                let size = counted.exact ? final.bytesWritten &- min(stage.stderrBytes, final.bytesWritten) : final.bytesRead
+                let own = stage.stderrBytes + counted.ownWrites
+                let size = counted.exact ? final.bytesWritten &- min(own, final.bytesWritten) : final.bytesRead
                 log.info(counted.exact
                     ? "transfer: \(size) bytes, exactly as \(stage.spec.label) wrote them into zfs receive"
                     : "transfer: about \(size) bytes (zfs receive's read count, its own few reads of other files included)")
@@ -154,12 +155,16 @@ extension Replicator {
     /// feeds `zfs receive` (the mbuffer listener, the decompressor): its writes are the stream and its
     /// stderr, which the runner counts. Over plain ssh, the receive's own read count (ssh also writes to
     /// its connection, so its count is no better): the stream plus the few KiB zfs reads from other files.
-    func countedStage(of graph: LoweredGraph) -> (stage: StageID, exact: Bool) {
+    /// `ownWrites`: what the stage writes besides the stream and its stderr. mbuffer's output thread
+    /// reports its end to the main thread with one byte through an internal pipe (Debian's mbuffer
+    /// 20230301, measured: its writes are the stream, its stderr and 1; the real tier checks it).
+    func countedStage(of graph: LoweredGraph) -> (stage: StageID, exact: Bool, ownWrites: UInt64) {
         let receiver = receiverStage(of: graph)
-        guard receiver.stage > 0 else { return (receiver, false) }
+        guard receiver.stage > 0 else { return (receiver, false, 0) }
         let feeder = graph.pipelines[0].stages[receiver.stage - 1]
-        let isSSH = !feeder.remoteStageLabels.isEmpty || (feeder.executable as NSString).lastPathComponent == "ssh"
-        return isSSH ? (receiver, false) : (StageID(pipeline: 0, stage: receiver.stage - 1), true)
+        let name = (feeder.executable as NSString).lastPathComponent
+        if !feeder.remoteStageLabels.isEmpty || name == "ssh" { return (receiver, false, 0) }
+        return (StageID(pipeline: 0, stage: receiver.stage - 1), true, name == "mbuffer" ? 1 : 0)
     }
 
     /// The local `zfs receive` stage: the last stage of the first pipeline.
