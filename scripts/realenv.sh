@@ -17,7 +17,11 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=realenv-lib.sh
 . "$HERE/realenv-lib.sh"
 
-PACKAGES="zfs-fuse mbuffer openssh-server nsca nsca-client zstd lz4"
+# nagios4-core is Debian nagios4's daemon without the web interface; check_dummy comes with
+# monitoring-plugins-basic.
+PACKAGES="zfs-fuse mbuffer openssh-server nsca nsca-client zstd lz4 nagios4-core monitoring-plugins-basic"
+NAGIOS=/usr/sbin/nagios4
+CHECK_DUMMY=/usr/lib/nagios/plugins/check_dummy
 # The operator's tools the RealTierOperatorTools tests check zettabee's files with.
 TOOL_PACKAGES="prometheus prometheus-node-exporter logrotate man-db"
 ZFS_FUSE_LOCK=/run/lock/zettabee-realenv-zfs-fuse.lock
@@ -39,7 +43,7 @@ check_prereqs() {
 
 install_missing() {
   local need=0 c
-  for c in zfs-fuse zpool zfs mbuffer /usr/sbin/sshd ssh ssh-keygen nsca send_nsca zstd lz4; do
+  for c in zfs-fuse zpool zfs mbuffer /usr/sbin/sshd ssh ssh-keygen nsca send_nsca zstd lz4 "$NAGIOS" "$CHECK_DUMMY"; do
     command -v "$c" >/dev/null 2>&1 || need=1
   done
   for c in promtool prometheus-node-exporter logrotate man; do
@@ -148,11 +152,134 @@ EOF
   wait_for 15 ssh -F "$DIR/ssh_config" src true || die "ssh -F $DIR/ssh_config src true failed"
 }
 
+# A Nagios 4 core of its own (it opens no port): configuration, status.dat, log and external
+# command FIFO in DIR/nagios; services go to DIR/nagios/services/*.cfg, which the tests write before
+# sending the daemon SIGHUP (by pid). Freshness is checked every second with no extra latency, so a
+# test can watch a short freshness_threshold expire.
+start_nagios() {
+  local n="$DIR/nagios" pid
+  [ -x "$NAGIOS" ] || die "$NAGIOS is missing (package nagios4-core)"
+  [ -x "$CHECK_DUMMY" ] || die "$CHECK_DUMMY is missing (package monitoring-plugins-basic)"
+  mkdir -p "$n/services" "$n/checkresults" "$n/tmp"
+  cat >"$n/objects.cfg" <<NAGIOS_OBJECTS
+define command {
+    command_name    check_dummy
+    command_line    $CHECK_DUMMY \$ARG1\$ \$ARG2\$
+}
+define timeperiod {
+    timeperiod_name 24x7
+    alias           always
+    sunday          00:00-24:00
+    monday          00:00-24:00
+    tuesday         00:00-24:00
+    wednesday       00:00-24:00
+    thursday        00:00-24:00
+    friday          00:00-24:00
+    saturday        00:00-24:00
+}
+define contact {
+    contact_name                    nobody
+    host_notifications_enabled      0
+    service_notifications_enabled   0
+    host_notification_period        24x7
+    service_notification_period     24x7
+    host_notification_options       n
+    service_notification_options    n
+    host_notification_commands      check_dummy
+    service_notification_commands   check_dummy
+}
+define host {
+    name                    generic-host
+    register                0
+    max_check_attempts      1
+    check_period            24x7
+    check_command           check_dummy!0
+    active_checks_enabled   0
+    passive_checks_enabled  1
+    notifications_enabled   0
+    notification_period     24x7
+    contacts                nobody
+}
+define service {
+    name                    generic-service
+    register                0
+    max_check_attempts      1
+    check_interval          5
+    retry_interval          1
+    check_period            24x7
+    notifications_enabled   0
+    notification_period     24x7
+    contacts                nobody
+}
+define host {
+    use                     generic-host
+    host_name               realenv
+    address                 127.0.0.1
+}
+define service {
+    use                     generic-service
+    host_name               realenv
+    service_description     startup
+    active_checks_enabled   0
+    passive_checks_enabled  1
+    check_command           check_dummy!0
+}
+NAGIOS_OBJECTS
+  cat >"$n/nagios.cfg" <<NAGIOS_MAIN
+log_file=$n/nagios.log
+cfg_file=$n/objects.cfg
+cfg_dir=$n/services
+object_cache_file=$n/objects.cache
+precached_object_file=$n/objects.precache
+status_file=$n/status.dat
+query_socket=$n/nagios.qh
+status_update_interval=1
+nagios_user=root
+nagios_group=root
+check_external_commands=1
+command_file=$n/nagios.cmd
+lock_file=$n/nagios.pid
+temp_file=$n/nagios.tmp
+temp_path=$n/tmp
+check_result_path=$n/checkresults
+check_result_reaper_frequency=1
+event_broker_options=0
+use_syslog=0
+log_rotation_method=n
+log_external_commands=1
+log_passive_checks=1
+log_initial_states=1
+retain_state_information=0
+interval_length=1
+check_for_updates=0
+enable_notifications=0
+enable_event_handlers=0
+accept_passive_service_checks=1
+accept_passive_host_checks=1
+execute_service_checks=1
+check_service_freshness=1
+service_freshness_check_interval=1
+additional_freshness_latency=0
+allow_empty_hostgroup_assignment=1
+illegal_macro_output_chars=\`~\$&|'"<>
+NAGIOS_MAIN
+  "$NAGIOS" -v "$n/nagios.cfg" >"$n/verify.log" 2>&1 || die "nagios4 rejects its configuration: $(tail -5 "$n/verify.log")"
+  "$NAGIOS" -d "$n/nagios.cfg" >"$n/start.log" 2>&1 </dev/null || die "nagios4 did not start: $(cat "$n/start.log")"
+  wait_for 10 test -s "$n/nagios.pid" || die "nagios4 wrote no pid file: $(cat "$n/start.log")"
+  pid=$(cat "$n/nagios.pid")
+  record ZB_NAGIOS_PID "$pid"
+  record ZB_NAGIOS_DIR "$n"
+  record ZB_NAGIOS_STATUS "$n/status.dat"
+  record ZB_NAGIOS_LOG "$n/nagios.log"
+  record ZB_NAGIOS_SERVICES "$n/services"
+  wait_for 15 test -p "$n/nagios.cmd" || die "nagios4 made no command file: $(tail -5 "$n/nagios.log" 2>/dev/null)"
+  wait_for 15 test -s "$n/status.dat" || die "nagios4 wrote no status.dat: $(tail -5 "$n/nagios.log" 2>/dev/null)"
+}
+
 start_nsca() {
   local n="$DIR/nsca" try port pid pw
   mkdir -p "$n"
   pw="zb$RANDOM$RANDOM"
-  : >"$n/command_file"
   printf 'password=%s\nencryption_method=1\n' "$pw" >"$DIR/send_nsca.cfg"
   for try in 1 2 3 4 5; do
     port=$(pick_port)
@@ -163,7 +290,7 @@ server_address=127.0.0.1
 nsca_user=root
 nsca_group=root
 debug=0
-command_file=$n/command_file
+command_file=$ZB_NAGIOS_DIR/nagios.cmd
 alternate_dump_file=$n/dump_file
 aggregate_writes=0
 append_to_file=1
@@ -186,15 +313,16 @@ EOF
   [ -n "$port" ] || die "nsca did not start"
   record ZB_NSCA_HOST 127.0.0.1
   record ZB_NSCA_CFG "$DIR/send_nsca.cfg"
-  record ZB_NSCA_COMMAND_FILE "$n/command_file"
+  # nsca writes into Nagios's command FIFO; Nagios logs each command as it takes it
+  # ("[time] EXTERNAL COMMAND: PROCESS_SERVICE_CHECK_RESULT;…"): that log is the tests' command file.
+  record ZB_NSCA_COMMAND_FILE "$ZB_NAGIOS_LOG"
   record ZB_NSCA_DUMP_FILE "$n/dump_file"
-  # handshake: one check result must arrive in the command file; then empty it
+  # handshake: one check result must reach Nagios through the daemon
   printf 'realenv\tstartup\t0\tready\n' \
     | send_nsca -H 127.0.0.1 -p "$port" -c "$DIR/send_nsca.cfg" >/dev/null \
     || die "send_nsca handshake failed"
-  wait_for 10 grep -q 'PROCESS_SERVICE_CHECK_RESULT;realenv;startup;0;ready' "$n/command_file" \
-    || die "nsca did not write the handshake result"
-  : >"$n/command_file"
+  wait_for 10 grep -q 'EXTERNAL COMMAND: PROCESS_SERVICE_CHECK_RESULT;realenv;startup;0;ready' "$ZB_NAGIOS_LOG" \
+    || die "the handshake result did not reach nagios4 through nsca"
 }
 
 cmd_start() {
@@ -215,22 +343,50 @@ cmd_start() {
   create_pool ZB_DST_POOL "zbdst$tag"
   record ZB_MNT_DIR "$DIR/mnt"
   start_sshd
+  start_nagios
   start_nsca
   trap - EXIT
   log "ready: $DIR/env"
 }
+
+# pid_gone PID: ended (a zombie that no init reaps counts as ended).
+pid_gone() { ! pid_alive "$1"; }
 
 stop_pid() { # PID NAME
   local pid=$1 name=$2
   [ -n "$pid" ] || return 0
   pid_is "$pid" "$name" || return 0
   kill -TERM "$pid" 2>/dev/null || true
-  if ! wait_for 15 bash -c "! kill -0 $pid 2>/dev/null"; then
+  if ! wait_for 15 pid_gone "$pid"; then
     log "$name ($pid) ignored SIGTERM; sending SIGKILL"
     kill -KILL "$pid" 2>/dev/null || true
-    wait_for 5 bash -c "! kill -0 $pid 2>/dev/null" || true
+    wait_for 5 pid_gone "$pid" || true
   fi
 }
+
+# stop_nagios PID: the daemon by pid; its check workers (its children, --worker DIR/nagios/nagios.qh)
+# end with it, which this waits for.
+stop_nagios() {
+  local pid=$1 worker left
+  [ -n "$pid" ] || return 0
+  stop_pid "$pid" nagios4
+  wait_for 10 nagios_workers_gone || {
+    left=$(nagios_workers)
+    log "nagios4 workers outlived the daemon: $left; sending SIGKILL"
+    for worker in $left; do kill -KILL "$worker" 2>/dev/null || true; done
+  }
+}
+
+# The live processes whose command line names this environment's Nagios query socket.
+nagios_workers() {
+  local p
+  for p in /proc/[0-9]*; do
+    pid_alive "${p#/proc/}" || continue
+    tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF -- "--worker $DIR/nagios/nagios.qh" && echo "${p#/proc/}"
+  done
+  return 0
+}
+nagios_workers_gone() { [ -z "$(nagios_workers)" ]; }
 
 destroy_pool() { # NAME
   local name=$1 deadline
@@ -252,10 +408,11 @@ cmd_stop() {
   [ -d "$DIR" ] || return 0
   DIR=$(cd "$DIR" && pwd)
   [ -e "$DIR/$MARKER" ] || die "$DIR was not made by realenv.sh start; not touching it"
-  local ZB_NSCA_PID='' ZB_SSHD_PID='' ZB_SRC_POOL='' ZB_DST_POOL='' ZB_ZFS_FUSE_STARTED=0 ZB_ZFS_FUSE_PID=''
+  local ZB_NSCA_PID='' ZB_NAGIOS_PID='' ZB_SSHD_PID='' ZB_SRC_POOL='' ZB_DST_POOL='' ZB_ZFS_FUSE_STARTED=0 ZB_ZFS_FUSE_PID=''
   # shellcheck disable=SC1091
   [ -f "$DIR/env" ] && . "$DIR/env"
   stop_pid "$ZB_NSCA_PID" nsca
+  stop_nagios "$ZB_NAGIOS_PID"
   stop_pid "$ZB_SSHD_PID" sshd
   if zfs_ready; then
     destroy_pool "$ZB_SRC_POOL"

@@ -1,8 +1,10 @@
 import Foundation
 import XCTest
 
-/// Passive check results through the real send_nsca into the harness's real nsca daemon, whose
-/// command file receives `[time] PROCESS_SERVICE_CHECK_RESULT;host;service;code;output` lines.
+/// Passive check results through the real send_nsca into the harness's real nsca daemon, which writes
+/// them into the real Nagios core's command file; Nagios logs each as it takes it:
+/// `[time] EXTERNAL COMMAND: PROCESS_SERVICE_CHECK_RESULT;host;service;code;output` (`env.nscaCommandFile`
+/// is that log).
 final class RealTierNagiosTests: XCTestCase {
     var env: RealEnvironment!
 
@@ -11,11 +13,14 @@ final class RealTierNagiosTests: XCTestCase {
         try env.ensureSSHD()
     }
 
-    /// Lines the nsca daemon wrote to its command file after `offset` bytes.
+    /// The commands Nagios took from the nsca daemon after `offset` bytes of its log, without the
+    /// `EXTERNAL COMMAND: ` label: `[time] PROCESS_SERVICE_CHECK_RESULT;…`.
     private func commandLines(after offset: Int) throws -> [String] {
         let data = try Data(contentsOf: URL(fileURLWithPath: env.nscaCommandFile))
         guard data.count > offset else { return [] }
-        return String(decoding: data.dropFirst(offset), as: UTF8.self).split(separator: "\n").map(String.init)
+        return String(decoding: data.dropFirst(offset), as: UTF8.self).split(separator: "\n")
+            .filter { $0.contains("] EXTERNAL COMMAND: ") }
+            .map { $0.replacingOccurrences(of: "] EXTERNAL COMMAND: ", with: "] ") }
     }
 
     private func commandFileSize() throws -> Int {
@@ -108,7 +113,7 @@ final class RealTierNagiosTests: XCTestCase {
         var lines: [Substring] = []
         XCTAssertTrue(poll(timeout: 10) {
             let text = (try? String(contentsOfFile: env.nscaCommandFile, encoding: .utf8)) ?? ""
-            lines = text.split(separator: "\n").filter { $0.contains(";\(service);") }
+            lines = text.split(separator: "\n").filter { $0.contains("EXTERNAL COMMAND: ") && $0.contains(";\(service);") }
             return lines.count >= 2
         }, "the daemon wrote both results")
         guard lines.count >= 2 else { return }
