@@ -231,7 +231,13 @@ enum GetCommand {
             if all {
                 names = ["type", "creation"] + PropertyTable.all.map(\.name).filter { $0 != "type" && $0 != "creation" }
                 if ctx.legacy { names.removeAll { PropertyTable.modernOnly.contains($0) } }
-                if case .filesystem = entity {} else { names = names.filter { PropertyTable.byName[$0]!.forSnapshots } }
+                switch entity {
+                case .filesystem: names.removeAll { PropertyTable.snapshotOnly.contains($0) }
+                case .snapshot:
+                    names = names.filter { PropertyTable.byName[$0]!.forSnapshots || PropertyTable.snapshotInherited.contains($0) }
+                case .bookmark:
+                    names = names.filter { PropertyTable.forBookmarks.contains($0) && resolver.value($0, of: entity)?.raw != "-" }
+                }
                 // Unencrypted datasets have no encryptionroot and keystatus (`get all` skips what has no value).
                 if entity.fs.crypt == nil { names.removeAll { $0 == "encryptionroot" || $0 == "keystatus" } }
                 // `origin` only on clones; `clones` only on snapshots.

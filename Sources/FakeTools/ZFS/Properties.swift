@@ -17,7 +17,8 @@ struct PropertyDef {
     var editable: Bool { if case .computed = kind { return false }; return true }
 }
 
-/// The native properties the fake knows, in `zfs get all` order.
+/// The native properties the fake knows, in `zfs get all` order: OpenZFS 2.2's zfs_prop_t order
+/// (include/sys/fs/zfs.h), which zprop_iter walks unsorted for `get all`.
 enum PropertyTable {
     static let all: [PropertyDef] = {
         func ro(_ n: String, snap: Bool, numeric: Bool = false, values: String) -> PropertyDef {
@@ -57,23 +58,25 @@ enum PropertyTable {
             choice("readonly", onOff, "off"),
             choice("zoned", onOff, "off"),
             choice("snapdir", ["hidden", "visible"], "hidden"),
+            ro("createtxg", snap: true, numeric: true, values: "<uint64>"),
             choice("canmount", ["on", "off", "noauto"], "on", inherit: false),
             choice("xattr", ["on", "off", "sa"], "on"),
             choice("copies", ["1", "2", "3"], "1"),
             choice("sharesmb", onOff, "off"),
             size("refquota", "0"),
             size("refreservation", "0"),
+            ro("guid", snap: true, numeric: true, values: "<uint64>"),
             choice("primarycache", ["all", "none", "metadata"], "all"),
             choice("secondarycache", ["all", "none", "metadata"], "all"),
             ro("usedbysnapshots", snap: false, numeric: true, values: "<size>"),
             ro("usedbydataset", snap: false, numeric: true, values: "<size>"),
             ro("usedbychildren", snap: false, numeric: true, values: "<size>"),
             ro("usedbyrefreservation", snap: false, numeric: true, values: "<size>"),
+            ro("defer_destroy", snap: true, values: "yes | no"),
+            ro("userrefs", snap: true, numeric: true, values: "<count>"),
             choice("logbias", ["latency", "throughput"], "latency"),
             choice("dedup", ["on", "off", "verify", "sha256[,verify]"], "off"),
             choice("sync", ["standard", "always", "disabled"], "standard"),
-            ro("guid", snap: true, numeric: true, values: "<uint64>"),
-            ro("createtxg", snap: true, numeric: true, values: "<uint64>"),
             ro("written", snap: true, numeric: true, values: "<size>"),
             ro("clones", snap: true, values: "<dataset>[,...]"),
             ro("logicalused", snap: false, numeric: true, values: "<size>"),
@@ -89,10 +92,15 @@ enum PropertyTable {
                         numeric: true, valuesText: "<iters>", onetime: true),
             ro("encryptionroot", snap: true, values: "<filesystem | volume>"),
             ro("keystatus", snap: true, values: "none | unavailable | available"),
-            ro("defer_destroy", snap: true, values: "yes | no"),
-            ro("userrefs", snap: true, numeric: true, values: "<count>"),
         ]
     }()
+
+    /// Snapshot-only rows (zfs_prop.c registers them for ZFS_TYPE_SNAPSHOT alone).
+    static let snapshotOnly: Set<String> = ["defer_destroy", "userrefs", "clones"]
+    /// Settable properties that snapshots show too, taking their filesystem's value.
+    static let snapshotInherited: Set<String> = ["devices", "exec", "setuid", "xattr", "primarycache", "secondarycache"]
+    /// What `get all` shows of a bookmark.
+    static let forBookmarks: Set<String> = ["type", "creation", "referenced", "compressratio", "createtxg", "guid", "logicalreferenced"]
 
     static let byName: [String: PropertyDef] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
 
@@ -196,6 +204,13 @@ struct PropertyResolver {
         if property.contains(":") { return userValue(property, of: entity) }
         if property == "name" { return PropertyValue(value: entity.name, raw: entity.name, source: "-", received: "-") }
         guard let def = PropertyTable.byName[property] else { return nil }
+        if case .snapshot(let dataset, _) = entity, PropertyTable.snapshotInherited.contains(property),
+           var v = value(property, of: .filesystem(dataset)) {
+            // A snapshot's value is its filesystem's: set there, it reads as inherited from it.
+            if v.source == "local" || v.source == "received" { v.source = "inherited from \(dataset.name)" }
+            v.received = "-"
+            return v
+        }
         if case .filesystem = entity {} else if !def.forSnapshots {
             return PropertyValue(value: "-", raw: "-", source: "-", received: "-")
         }

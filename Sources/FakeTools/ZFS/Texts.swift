@@ -150,7 +150,11 @@ enum Usage {
 enum ModernProperties {
     static let table: String = {
         var text = "\nThe following properties are supported:\n\n\tPROPERTY       EDIT  INHERIT   VALUES\n\n"
-        for p in PropertyTable.all {
+        // zprop_iter with ordered: read-only properties first, each group by name (zprop_compare).
+        let ordered = PropertyTable.all.sorted { a, b in
+            a.editable == b.editable ? a.name < b.name : !a.editable
+        }
+        for p in ordered {
             let edit = p.editable && !p.onetime ? "YES" : "NO"
             let inherit = p.inheritable ? "YES" : "NO"
             let name = p.name.padding(toLength: max(15, p.name.count), withPad: " ", startingAt: 0)
