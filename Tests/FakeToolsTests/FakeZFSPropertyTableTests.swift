@@ -86,4 +86,23 @@ final class FakeZFSPropertyTableTests: XCTestCase {
         XCTAssertEqual(origin.out, "origin\t-\t-\n")
         XCTAssertEqual(h.sh("zfs list -H -o name,origin tank/src").out, "tank/src\t-\n")
     }
+
+    func testWrittenSinceSnapshotAndBookmark() {
+        // @a holds 3 MiB, @b 1 MiB more; then 2 MiB more on the filesystem.
+        h.ok("zfake-ctl write tank/src 2M && zfs bookmark tank/src@a tank/src#mark")
+        var r = h.sh("zfs get -Hp -o property,value,source written@a,written#mark,written@b,written@tank/src@a tank/src")
+        XCTAssertEqual(r.out, """
+            written@a\t3145728\tlocal
+            written#mark\t3145728\tlocal
+            written@b\t2097152\tlocal
+            written@tank/src@a\t3145728\tlocal
+
+            """, r.err)
+        r = h.sh("zfs get -H -o value written@a tank/src@b")
+        XCTAssertEqual(r.out, "1M\n")
+        r = h.sh("zfs get -H -o value,source written@nosuch,written@b tank/src@a")
+        XCTAssertEqual(r.out, "-\t-\n-\t-\n", "unknown, or not earlier")
+        r = h.sh("zfs list -o name,written@a,com.example:tag tank/src")
+        XCTAssertEqual(r.out, "NAME      WRITTEN@A  COM.EXAMPLE:TAG\ntank/src         3M  -\n")
+    }
 }

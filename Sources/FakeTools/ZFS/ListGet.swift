@@ -80,6 +80,7 @@ enum ListCommand {
             fields = []
             for f in o.split(separator: ",", omittingEmptySubsequences: false).map(String.init) {
                 if f.contains(":") && Names.isValidUserProperty(f) { fields.append(f); continue }
+                if PropertyTable.isWritten(f, legacy: ctx.legacy) { fields.append(f); continue }
                 guard let c = PropertyTable.canonical(f, legacy: ctx.legacy) else {
                     throw Failure("bad property list: invalid property '\(f)'\n" + Usage.zfsCommandUsage("list", legacy: ctx.legacy), code: 2)
                 }
@@ -151,9 +152,9 @@ enum ListCommand {
                 return parsable ? v.raw : v.value
             }
         }
-        let right = fields.map { PropertyTable.byName[$0]?.numeric ?? false }
+        let right = fields.map { PropertyTable.byName[$0]?.numeric ?? PropertyTable.isWritten($0, legacy: ctx.legacy) }
         if !rows.isEmpty {
-            Out.out(table(fields.map(PropertyTable.header), rows, rightAligned: right, scripted: options.has("H")))
+            Out.out(table(fields.map { PropertyTable.header($0, legacy: ctx.legacy) }, rows, rightAligned: right, scripted: options.has("H")))
         } else if !options.has("H") && errors.isEmpty {
             if ctx.legacy { Out.out("no datasets available\n") } else { Out.err("no datasets available\n") }
         }
@@ -193,6 +194,7 @@ enum GetCommand {
         if !all {
             for p in propertyList.split(separator: ",", omittingEmptySubsequences: false).map(String.init) {
                 if p.contains(":") && Names.isValidUserProperty(p) { properties.append(p); continue }
+                if PropertyTable.isWritten(p, legacy: ctx.legacy) { properties.append(p); continue }
                 guard let c = PropertyTable.canonical(p, legacy: ctx.legacy) else {
                     throw Failure("bad property list: invalid property '\(p)'\n" + Usage.zfsCommandUsage("get", legacy: ctx.legacy), code: 2)
                 }

@@ -117,6 +117,11 @@ enum PropertyTable {
         "usedrefreserv": "usedbyrefreservation", "lrefer": "logicalreferenced", "lused": "logicalused",
     ]
 
+    /// `written@snap` / `written#bookmark` (OpenZFS ≥ 0.6.1 and 2.x; short or full names).
+    static func isWritten(_ name: String, legacy: Bool) -> Bool {
+        !legacy && (name.hasPrefix("written@") || name.hasPrefix("written#")) && name.count > 8
+    }
+
     /// The canonical name of a native property, nil if unknown.
     static func canonical(_ name: String, legacy: Bool) -> String? {
         let resolved = aliases[name] ?? name
@@ -126,7 +131,7 @@ enum PropertyTable {
     }
 
     /// The column header `zfs list` prints.
-    static func header(_ name: String) -> String {
+    static func header(_ name: String, legacy: Bool = false) -> String {
         switch name {
         case "available": return "AVAIL"
         case "referenced": return "REFER"
@@ -137,7 +142,8 @@ enum PropertyTable {
         case "usedbyrefreservation": return "USEDREFRESERV"
         case "receive_resume_token": return "RESUMETOK"
         case "encryptionroot": return "ENCROOT"
-        default: return name.contains(":") ? name : name.uppercased()
+        // OpenZFS uppercases user properties (and written@…) too; zfs-fuse printed them as given.
+        default: return legacy && name.contains(":") ? name : name.uppercased()
         }
     }
 }
@@ -203,6 +209,7 @@ struct PropertyResolver {
     func value(_ property: String, of entity: Entity) -> PropertyValue? {
         if property.contains(":") { return userValue(property, of: entity) }
         if property == "name" { return PropertyValue(value: entity.name, raw: entity.name, source: "-", received: "-") }
+        if PropertyTable.isWritten(property, legacy: legacy) { return writtenSince(property, of: entity) }
         guard let def = PropertyTable.byName[property] else { return nil }
         if case .snapshot(let dataset, _) = entity, PropertyTable.snapshotInherited.contains(property),
            var v = value(property, of: .filesystem(dataset)) {
@@ -240,6 +247,43 @@ struct PropertyResolver {
             if property == "mountpoint" { raw = "/" + dataset.name }
         }
         return PropertyValue(value: display(def, raw, entity), raw: raw, source: source, received: receivedValue)
+    }
+
+    /// `written@S`: what was written to a filesystem (or up to a snapshot) since snapshot or bookmark S
+    /// of the same filesystem, physical bytes; source `local` as zfs get shows it, `-` when S is not
+    /// an earlier snapshot or bookmark of it.
+    func writtenSince(_ property: String, of entity: Entity) -> PropertyValue {
+        let none = PropertyValue(value: "-", raw: "-", source: "-", received: "-")
+        let mark = property.dropFirst("written".count) // "@snap", "#bm", or "@fs@snap"
+        let dataset = entity.fs
+        let rest = String(mark.dropFirst())
+        let separator = mark.first!
+        var name = rest
+        if let i = rest.lastIndex(of: separator == "@" ? "@" : "#") {
+            guard rest[..<i] == dataset.name else { return none }
+            name = String(rest[rest.index(after: i)...])
+        } else if rest.contains("@") || rest.contains("#") {
+            return none
+        }
+        let since: UInt64?
+        if separator == "@" {
+            since = dataset.snapshots.first { $0.name == name }?.createtxg
+        } else {
+            since = dataset.bookmarks.first { $0.name == name }?.createtxg
+        }
+        guard let since else { return none }
+        var upTo = UInt64.max
+        var total: Int64 = 0
+        switch entity {
+        case .filesystem(let d): total = Compression.physical(d.written, d.compressRatio)
+        case .snapshot(_, let t): upTo = t.createtxg
+        case .bookmark: return none
+        }
+        guard since < upTo else { return none }
+        for snapshot in dataset.snapshots where snapshot.createtxg > since && snapshot.createtxg <= upTo {
+            total += Compression.physical(snapshot.written, snapshot.compressRatio)
+        }
+        return PropertyValue(value: Human.size(total), raw: "\(total)", source: "local", received: "-")
     }
 
     /// A received value that no explicit inherit masks.
