@@ -105,4 +105,15 @@ final class FakeZFSPropertyTableTests: XCTestCase {
         r = h.sh("zfs list -o name,written@a,com.example:tag tank/src")
         XCTAssertEqual(r.out, "NAME      WRITTEN@A  COM.EXAMPLE:TAG\ntank/src         3M  -\n")
     }
+
+    func testTypeAloneWithAFilesystemListsItsSnapshotsOrBookmarks() {
+        h.ok("zfs bookmark tank/src@a tank/src#mark && zfs create tank/src/child && zfs snapshot tank/src/child@c")
+        XCTAssertEqual(h.sh("zfs list -H -o name -t snapshot tank/src").out, "tank/src@a\ntank/src@b\n")
+        XCTAssertEqual(h.sh("zfs list -H -o name -t bookmark tank/src").out, "tank/src#mark\n")
+        XCTAssertEqual(h.sh("zfs list -H -o name -t snapshot,bookmark tank/src").out, "", "a mix lists the operand, of neither type")
+        XCTAssertEqual(h.sh("zfs list -H -o name -t snapshot -r tank/src").out, "tank/src@a\ntank/src@b\ntank/src/child@c\n")
+        XCTAssertEqual(h.sh("zfs get -H -o name,value -t snapshot guid tank/src").out.split(separator: "\n").map { String($0.split(separator: "\t")[0]) },
+                       ["tank/src@a", "tank/src@b"])
+        XCTAssertEqual(h.sh("zfs get -H -o name -t bookmark guid tank/src").out, "tank/src#mark\n")
+    }
 }

@@ -118,7 +118,9 @@ enum ListCommand {
             switch entity {
             case .filesystem:
                 var selectionDepth = recursive ? depth : 0
-                if !recursive && types.contains("snapshot") && !types.contains("filesystem") {
+                // OpenZFS: `-t snapshot` or `-t bookmark` alone with a filesystem operand lists that
+                // filesystem's snapshots or bookmarks (depth 1); any other mix lists the operand.
+                if !recursive && (types == ["snapshot"] || (types == ["bookmark"] && !ctx.legacy)) {
                     if ctx.legacy {
                         errors.append("cannot open '\(operand)': operation not applicable to datasets of this type")
                         continue
@@ -223,6 +225,9 @@ enum GetCommand {
             guard let entity = resolver.entity(operand) else { errors.append(ctx.openError(operand)); continue }
             if case .filesystem = entity, recursive {
                 entities += Selection(types: types, depth: depth).walk(state, from: operand)
+            } else if case .filesystem = entity, !ctx.legacy, types == ["snapshot"] || types == ["bookmark"] {
+                // `zfs get -t snapshot|bookmark P fs`: the filesystem's snapshots or bookmarks (depth 1).
+                entities += Selection(types: types, depth: 1).walk(state, from: operand)
             } else {
                 entities.append(entity)
             }
