@@ -44,12 +44,23 @@ extension Replicator {
 
     /// `zfs hold zettabee.<fp> ds@snapshot`. Already held is fine; a zfs without holds is logged.
     func hold(_ snapshot: String, on session: HostSession, dataset: DatasetName) throws(ActionError) {
-        let command: Command
-        do { command = try ZFS.hold(try holdTag, on: [try dataset.snapshot(snapshot)], recursive: recursive) } catch {
+        guard let failure = changes.change(try holdCommand(snapshot, dataset: dataset), on: session) else { return }
+        try judgeHoldFailure(failure, snapshot: snapshot, on: session)
+    }
+
+    /// `zfs hold [-r] zettabee.<fp> ds@snapshot`.
+    func holdCommand(_ snapshot: String, dataset: DatasetName) throws(ActionError) -> Command {
+        do { return try ZFS.hold(try holdTag, on: [try dataset.snapshot(snapshot)], recursive: recursive) } catch {
             throw ActionError("\(error)", nagios: .unknown)
         }
-        guard let failure = changes.change(command, on: session) else { return }
-        try judgeHoldFailure(failure, snapshot: snapshot, on: session)
+    }
+
+    /// `zfs release [-r] zettabee.<fp> ds@snapshot`, nil when the names do not make one.
+    func releaseCommand(_ snapshot: String, dataset: DatasetName) -> (command: Command, name: SnapshotName)? {
+        guard let tag = try? holdTag, let name = try? dataset.snapshot(snapshot), let command = try? ZFS.release(tag, from: [name], recursive: recursive) else {
+            return nil
+        }
+        return (command, name)
     }
 
     /// A hold that failed: already there is fine, a zfs without holds is logged, anything else ends the run.
@@ -65,9 +76,7 @@ extension Replicator {
 
     /// `zfs release zettabee.<fp> ds@snapshot`, best effort: a missing hold or snapshot is fine.
     func release(_ snapshot: String, on session: HostSession, dataset: DatasetName) {
-        guard let tag = try? holdTag, let name = try? dataset.snapshot(snapshot), let command = try? ZFS.release(tag, from: [name], recursive: recursive) else {
-            return
-        }
+        guard let (command, name) = releaseCommand(snapshot, dataset: dataset) else { return }
         guard let failure = changes.change(command, on: session) else { return }
         judgeReleaseFailure(failure, of: name, on: session)
     }
@@ -163,12 +172,8 @@ extension Replicator {
         }
         var steps: [Step] = []
         let dataset = pair.source.dataset
-        let holdCommand: Command
-        do { holdCommand = try ZFS.hold(try holdTag, on: [try dataset.snapshot(snapshot)], recursive: recursive) } catch {
-            throw ActionError("\(error)", nagios: .unknown)
-        }
         steps.append(Step(
-            command: holdCommand,
+            command: try holdCommand(snapshot, dataset: dataset),
             judge: { (failure: CommandFailure) throws(ActionError) in try self.judgeHoldFailure(failure, snapshot: snapshot, on: self.source) },
             alone: { () throws(ActionError) in try self.hold(snapshot, on: self.source, dataset: dataset) }))
         let batched = try capabilities(of: source, pool: dataset.pool).zfsVersion != nil
@@ -184,7 +189,7 @@ extension Replicator {
                 alone: { () throws(ActionError) in try self.mutate(self.source, command) }))
         }
         if let old {
-            if let tag = try? holdTag, let name = try? dataset.snapshot(old), let release = try? ZFS.release(tag, from: [name], recursive: recursive) {
+            if let (release, name) = releaseCommand(old, dataset: dataset) {
                 steps.append(Step(
                     command: release,
                     judge: { (failure: CommandFailure) throws(ActionError) in self.judgeReleaseFailure(failure, of: name, on: self.source) },
@@ -194,21 +199,16 @@ extension Replicator {
             if let known { state = known } else { state = try readState(of: source, dataset: dataset) }
             let older = rules.olderSnapshots(than: snapshot, in: state, absentIsNewest: rendering)
             for record in older {
-                let command = try destroyCommand(record.snapshot)
-                // Only the base just replaced can be busy for a moment (its sender ending).
                 let wasBase = record.createTXG == older.last?.createTXG
-                let alone = { () throws(ActionError) in
-                    do throws(ActionError) { try self.mutate(self.source, command, retryBusy: wasBase) } catch {
-                        self.log.warn("could not destroy old base \(record.snapshot) on the source: \(error.message)")
-                    }
-                }
                 steps.append(Step(
-                    command: command,
+                    command: try destroyCommand(record.snapshot),
                     judge: { (failure: CommandFailure) throws(ActionError) in
-                        if wasBase && failure.stderrTail.contains("dataset is busy") { return try alone() }
+                        if wasBase && failure.stderrTail.contains("dataset is busy") {
+                            return self.destroyOldBase(record, retryBusy: true)
+                        }
                         self.log.warn("could not destroy old base \(record.snapshot) on the source: \(failure.description)")
                     },
-                    alone: alone))
+                    alone: { () throws(ActionError) in self.destroyOldBase(record, retryBusy: wasBase) }))
             }
         }
         let outcomes = changes.change(sequence: steps.map(\.command), on: source)
@@ -242,14 +242,18 @@ extension Replicator {
         // A dry run reads the source as it was before its (printed) snapshot: all of the pair's are older.
         let older = rules.olderSnapshots(than: snapshot, in: state, absentIsNewest: rendering)
         for record in older {
-            do throws(ActionError) {
-                // Only the base just replaced can be busy for a moment (its sender ending); an older
-                // one that is busy is held by someone else, and is tried again by the next run.
-                let wasBase = record.createTXG == older.last?.createTXG
-                try mutate(source, try destroyCommand(record.snapshot), retryBusy: retryBusy && wasBase)
-            } catch {
-                log.warn("could not destroy old base \(record.snapshot) on the source: \(error.message)")
-            }
+            destroyOldBase(record, retryBusy: retryBusy && record.createTXG == older.last?.createTXG)
+        }
+    }
+
+    /// Destroys an old base on the source, best effort. Only the base just replaced can be busy for a
+    /// moment (its sender ending): `retryBusy` for it; an older one that is busy is held by someone
+    /// else, and is tried again by the next run.
+    func destroyOldBase(_ record: SnapshotRecord, retryBusy: Bool) {
+        do throws(ActionError) {
+            try mutate(source, try destroyCommand(record.snapshot), retryBusy: retryBusy)
+        } catch {
+            log.warn("could not destroy old base \(record.snapshot) on the source: \(error.message)")
         }
     }
 

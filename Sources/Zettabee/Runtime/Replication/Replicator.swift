@@ -147,30 +147,46 @@ public final class Replicator: @unchecked Sendable {
 
     /// Reads one side's filesystem with its descendants and all their snapshots in one `zfs get -r`.
     public func readState(of session: HostSession, dataset: DatasetName, extra: [String] = []) throws(ActionError) -> DatasetState {
-        let output: String
+        let command = try stateCommand(dataset, extra: extra)
         do {
-            let properties = try DatasetState.propertiesToRead(for: pair, extra: extra).map { name throws(InvalidValue) in
-                try PropertyName(name)
-            }
-            output = try session.run(ZFS.get(
-                properties, of: [dataset], parsable: true, depth: .recursive,
-                columns: [.name, .property, .value, .source]))
+            return try state(of: dataset, on: session, from: try session.run(command))
         } catch let failure as CommandFailure {
-            if failure.isMissingDataset && failure.stderrTail.contains("'\(dataset.rawValue)'") {
-                return .missing(dataset)
-            }
-            if failure.outputTooLarge {
-                throw ActionError("unexpected zfs output on \(session.host) for \(dataset): \(failure.runnerMessage)", nagios: .unknown)
-            }
-            throw ActionError(failure, context: "reading \(dataset)")
+            return try state(of: dataset, on: session, after: failure)
+        } catch let error as ActionError {
+            throw error
         } catch {
             throw ActionError("\(error)", nagios: .unknown)
         }
+    }
+
+    /// `zfs get -Hp -r -o name,property,value,source` of the tree's identity, the pair's and `extra`.
+    func stateCommand(_ dataset: DatasetName, extra: [String]) throws(ActionError) -> Command {
+        try checked { () throws(InvalidValue) in
+            let properties = try DatasetState.propertiesToRead(for: pair, extra: extra).map { name throws(InvalidValue) in
+                try PropertyName(name)
+            }
+            return try ZFS.get(properties, of: [dataset], parsable: true, depth: .recursive, columns: [.name, .property, .value, .source])
+        }
+    }
+
+    /// The tree as `stateCommand`'s answer tells it.
+    func state(of dataset: DatasetName, on session: HostSession, from output: String) throws(ActionError) -> DatasetState {
         do {
             return try DatasetState.from(PropertyTable.parse(output), dataset: dataset)
         } catch {
             throw ActionError("unexpected zfs output on \(session.host) for \(dataset): \(error)", nagios: .unknown)
         }
+    }
+
+    /// `stateCommand` failed: a missing tree is an answer, anything else ends the run.
+    func state(of dataset: DatasetName, on session: HostSession, after failure: CommandFailure) throws(ActionError) -> DatasetState {
+        if failure.isMissingDataset && failure.stderrTail.contains("'\(dataset.rawValue)'") {
+            return .missing(dataset)
+        }
+        if failure.outputTooLarge {
+            throw ActionError("unexpected zfs output on \(session.host) for \(dataset): \(failure.runnerMessage)", nagios: .unknown)
+        }
+        throw ActionError(failure, context: "reading \(dataset)")
     }
 
     /// What the run needs of the source, in one round trip (`HostSession.runSequence`): `zfs version`,
@@ -184,7 +200,7 @@ public final class Replicator: @unchecked Sendable {
         if let cached = settings.capabilities.value(at: source.origin, pool: pool) {
             return (cached, try readState(of: source, dataset: dataset, extra: extra + encryptionProperties(cached)))
         }
-        let commands: [Command]
+        var commands: [Command]
         do {
             let poolName = try PoolName(pool)
             let names = { (list: [String]) throws(InvalidValue) -> [PropertyName] in
@@ -194,14 +210,13 @@ public final class Replicator: @unchecked Sendable {
                 ZFS.version(),
                 try ZPool.get([.version], pools: [poolName], scripted: false),
                 try ZPool.get(try names(PoolProbe.features.map { "feature@\($0)" }), pools: [poolName], columns: [.value]),
-                try ZFS.get(try names(DatasetState.propertiesToRead(for: pair, extra: extra)), of: [dataset], parsable: true,
-                            depth: .recursive, columns: [.name, .property, .value, .source]),
                 try ZFS.get(try names(StreamFormat.encryptionProperties), of: [dataset], parsable: true, depth: .recursive,
                             columns: [.name, .property, .value, .source]),
             ]
         } catch {
             throw ActionError("\(error)", nagios: .unknown)
         }
+        commands.insert(try stateCommand(dataset, extra: extra), at: 3)
         let steps: [RemoteStep]
         do { steps = try source.runSequence(commands, continueAfterFailure: true) } catch {
             if error.outputTooLarge {
@@ -233,11 +248,7 @@ public final class Replicator: @unchecked Sendable {
         log.debug("capabilities of \(source.host) (pool \(pool)): \(capabilities)")
 
         guard steps[3].exitStatus == 0 else {
-            let failure = source.failure(of: steps[3], commands[3])
-            if failure.isMissingDataset && failure.stderrTail.contains("'\(dataset.rawValue)'") {
-                return (capabilities, .missing(dataset))
-            }
-            throw ActionError(failure, context: "reading \(dataset)")
+            return (capabilities, try state(of: dataset, on: source, after: source.failure(of: steps[3], commands[3])))
         }
         let limit = HostSession.outputLimit
         if steps[3].stdout.utf8.count > limit {
@@ -245,6 +256,7 @@ public final class Replicator: @unchecked Sendable {
                 + "printed more than \(limit) bytes, the most that is read of it; its output is incomplete", nagios: .unknown)
         }
         do {
+            // The encryption rows only add to the datasets the tree's answer lists.
             var table = try PropertyTable.parse(steps[3].stdout)
             if capabilities.zfsVersion != nil, steps[4].exitStatus == 0, steps[4].stdout.utf8.count <= limit {
                 table.merge(try PropertyTable.parse(steps[4].stdout), onlyListed: true)
