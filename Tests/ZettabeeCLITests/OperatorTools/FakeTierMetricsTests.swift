@@ -61,10 +61,23 @@ final class FakeTierMetricsTests: XCTestCase {
             PackagePaths.zettabee, ["-c", world.config, "--run-dir", world.runDirectory, "--log-dir", world.logDirectory, "status"],
             environment: environment, timeout: 60)
         XCTAssertEqual(status.exitCode, 0, status.stderr)
-        func series(_ text: String) -> [String] {
-            text.split(separator: "\n").map(String.init).filter { !$0.hasPrefix("zettabee_metrics_generated_timestamp_seconds") }
+        // Lag is measured against the clock, so the two runs may be a second apart; every other series is equal.
+        func series(_ text: String, _ clockBound: Bool) -> [String] {
+            text.split(separator: "\n").map(String.init).filter {
+                !$0.hasPrefix("zettabee_metrics_generated_timestamp_seconds")
+                    && $0.hasPrefix("zettabee_pair_lag_seconds{") == clockBound
+            }
         }
-        XCTAssertEqual(series(printed.stdout), series(try String(contentsOfFile: file, encoding: .utf8)))
+        let written = try String(contentsOfFile: file, encoding: .utf8)
+        XCTAssertEqual(series(printed.stdout, false), series(written, false))
+        let printedLag = series(printed.stdout, true), writtenLag = series(written, true)
+        XCTAssertEqual(printedLag.count, writtenLag.count, "the same pairs have a lag sample")
+        for (before, after) in zip(printedLag, writtenLag) {
+            let beforeParts = before.split(separator: " "), afterParts = after.split(separator: " ")
+            XCTAssertEqual(beforeParts.first, afterParts.first)
+            let beforeSeconds = try XCTUnwrap(Double(String(beforeParts.last ?? ""))), afterSeconds = try XCTUnwrap(Double(String(afterParts.last ?? "")))
+            XCTAssertTrue((0...5).contains(afterSeconds - beforeSeconds), "lag grows with the clock: \(before) then \(after)")
+        }
     }
 
     func testMetricsOfOnePairAndCheckWritesTheFile() throws {
