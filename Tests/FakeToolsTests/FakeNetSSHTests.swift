@@ -134,6 +134,20 @@ final class FakeNetSSHTests: XCTestCase {
         XCTAssertLessThan(Date().timeIntervalSince(started), 15)
     }
 
+    func testFakeNetSSHLatencyIsSleptOncePerSSHOnTheMatchingHost() throws {
+        try harness.writeFaults([#"{"tool":"ssh","host":"src","effect":"latency","seconds":"0.4"}"#])
+        let started = Date()
+        let result = try FakeNetProcess.run(shell: "ssh src 'echo one; echo two'", environment: harness.environment(), timeout: 20)
+        XCTAssertEqual(result.status, 0, result.err)
+        XCTAssertEqual(result.out, "one\ntwo\n")
+        XCTAssertGreaterThanOrEqual(Date().timeIntervalSince(started), 0.4, "the round trip was slept")
+        let calls = try String(contentsOf: harness.file("calls.log"), encoding: .utf8)
+            .split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            .filter { $0["tool"] as? String == "ssh" }
+        XCTAssertEqual(calls.count, 1, "one ssh, one round trip")
+        XCTAssertGreaterThanOrEqual(calls.first?["duration"] as? Double ?? 0, 0.4)
+    }
+
     func testFakeNetSSHUsageErrors() throws {
         let missing = try FakeNetProcess.run(shell: "ssh -p 22", environment: harness.environment())
         XCTAssertEqual(missing.status, 255)

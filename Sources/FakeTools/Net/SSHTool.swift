@@ -100,6 +100,10 @@ enum SSHTool {
                 return invocation.finish(255, extra: mode)
             case "drop":
                 drop = (rule.intParameter("bytes"), rule.parameter("seconds").flatMap(Double.init))
+            case "latency":
+                // The round trip that carries the command (or opens the connection), multiplexed or not.
+                let seconds = Double(rule.parameter("seconds") ?? "0") ?? 0
+                if seconds > 0 { usleep(UInt32(min(seconds, 3600) * 1_000_000)) }
             default:
                 NetIO.stderr("zfake ssh: unknown fault effect '\(rule.effect)'\n")
                 return invocation.finish(70, extra: mode)
