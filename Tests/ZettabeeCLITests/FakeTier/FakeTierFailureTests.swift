@@ -75,10 +75,19 @@ final class FakeTierFailureTests: XCTestCase {
                          words: ["zfs snapshot on src failed", "out of space"], transferAttempted: false)
     }
 
+    /// The hold that keeps the new snapshot is taken in the snapshot's own round trip: when it fails, the
+    /// snapshot is destroyed again and nothing is sent.
+    func testHoldingTheNewSnapshotFails() throws {
+        try failedUpdate(options: "", fault: ["tool": "zfs", "sub": "hold", "host": "src", "effect": "fail", "when": "once",
+                                              "message": "cannot hold snapshot 'tank/data@x': permission denied"],
+                         words: ["zfs hold on src failed", "permission denied"], transferAttempted: false, discardedUnsent: true)
+    }
+
     /// The scenario: initialize, write, update with `fault` → exit 1 and one line with `words`; both sides
     /// exactly as before; the lock gone; then, without the fault, the next update succeeds.
     func failedUpdate(options: String, fault: [String: String], words: [String], anyOf: [String] = [], snapshotAttempted: Bool = true,
-                      transferAttempted: Bool = true, file: StaticString = #filePath, line: UInt = #line) throws {
+                      transferAttempted: Bool = true, discardedUnsent: Bool = false,
+                      file: StaticString = #filePath, line: UInt = #line) throws {
         let world = try FakeTierWorld(name)
         try world.standardHosts(size: "2M")
         try world.writeConfig("src:tank/data  backup:backup/data  \(options)")
@@ -130,7 +139,11 @@ final class FakeTierFailureTests: XCTestCase {
             }
         } else {
             XCTAssertEqual(kept, [], file: file, line: line)
-            XCTAssertTrue(try world.zfsCalls("destroy", on: "src").isEmpty, file: file, line: line)
+            let destroyed = try world.zfsCalls("destroy", on: "src").filter { $0.exit == 0 }.map(\.line)
+            XCTAssertEqual(destroyed, discardedUnsent ? snapshots.compactMap(\.argv.last).map { "destroy \($0)" } : [],
+                           file: file, line: line)
+            XCTAssertTrue(try world.calls().allSatisfy { !($0.tool == "zfs" && ["send", "receive", "recv"].contains($0.argv.first ?? "")) },
+                          "nothing was sent", file: file, line: line)
         }
         XCTAssertTrue(try world.zfsCalls("set", on: "src").isEmpty, file: file, line: line)
         XCTAssertTrue(try world.zfsCalls("set", on: "backup").isEmpty, file: file, line: line)

@@ -113,17 +113,24 @@ final class FakeTierPairStateTests: XCTestCase {
         let sshLines = ssh.stdout.split(separator: "\n").map(String.init)
         XCTAssertEqual(sshLines.count, 6, ssh.stdout)
         let new = try XCTUnwrap(sshLines.first.flatMap { $0.range(of: "tank/a@")
-            .map { String(sshLines[0][$0.upperBound...].prefix { $0 != "'" }) } })
+            .map { String(sshLines[0][$0.upperBound...].prefix { $0 != "'" && $0 != ";" }) } })
         XCTAssertTrue(new.hasPrefix("zettabee.\(fingerprintA).") && new != baseA, new)
         let tag = "zettabee.\(fingerprintA)"
+        let stateRead = ["zfs", "get", "-H", "-p", "-r", "-o", "name,property,value,source",
+                         "guid,createtxg,creation,userrefs,zettabee:\(fingerprintA):source,zettabee:\(fingerprintA):destination,"
+                            + "zettabee:\(fingerprintA):lastsnap,zettabee:fingerprint", "tank/a"]
         XCTAssertEqual(sshLines, [
-            "ssh -o BatchMode=yes -- root@src 'zfs snapshot tank/a@\(new)'",
+            // The snapshot, the hold that keeps it and the tree read back: one round trip.
+            ShellQuoting.join(["ssh", "-o", "BatchMode=yes", "--", "root@src", RemoteSequence.line([
+                ["zfs", "snapshot", "tank/a@\(new)"],
+                ["zfs", "hold", tag, "tank/a@\(new)"],
+                stateRead,
+            ], continueAfterFailure: false)]),
             "ssh -o BatchMode=yes -- root@src '{ zfs send -L -c -e -i tank/a@\(baseA) tank/a@\(new); echo \"@zettabee-stage 0 $?\" >&2; } | zstd -c -q' | zstd -d -c -q | zfs receive -s backup/a",
             "zfs hold \(tag) backup/a@\(new)",
             "zfs set zettabee:\(fingerprintA):lastsnap=\(new) backup/a",
             // The source's part of the base's move: one round trip, stopping at the first failure.
             ShellQuoting.join(["ssh", "-o", "BatchMode=yes", "--", "root@src", RemoteSequence.line([
-                ["zfs", "hold", tag, "tank/a@\(new)"],
                 ["zfs", "set", "zettabee:\(fingerprintA):lastsnap=\(new)", "tank/a"],
                 ["zfs", "release", tag, "tank/a@\(baseA)"],
                 ["zfs", "destroy", "tank/a@\(baseA)"],
@@ -162,8 +169,9 @@ final class FakeTierPairStateTests: XCTestCase {
         XCTAssertTrue(lines[2].hasPrefix("zfs hold zettabee.\(fingerprint) backup/data@zettabee.\(fingerprint)."), lines[2])
         XCTAssertTrue(lines[3].hasPrefix("zfs set zettabee:\(fingerprint):lastsnap="), lines[3])
         XCTAssertTrue(lines[3].contains("zettabee:fingerprint=\(fingerprint)"), lines[3])
-        XCTAssertTrue(lines[4].hasPrefix("ssh -o BatchMode=yes -- root@src 'zfs hold zettabee.\(fingerprint) tank/data@"), lines[4])
-        XCTAssertTrue(lines[4].contains("zfs set zettabee:\(fingerprint):lastsnap="), lines[4])
+        XCTAssertTrue(lines[0].contains("; zfs hold zettabee.\(fingerprint) tank/data@zettabee.\(fingerprint)."), lines[0])
+        XCTAssertTrue(lines[4].hasPrefix("ssh -o BatchMode=yes -- root@src 'zfs set zettabee:\(fingerprint):lastsnap="), lines[4])
+        XCTAssertFalse(lines[4].contains("zfs hold"), lines[4])
         XCTAssertEqual(try mutatingCalls(world).map(\.line), [])
         XCTAssertNil(try world.dump("backup").datasets["backup/data"])
         XCTAssertTrue(try world.dataset("src", "tank/data").snapshots.isEmpty)

@@ -196,10 +196,10 @@ final class FakeTierTransportTests: XCTestCase {
     }
 }
 
-/// Round trips to the source: what an update needs of the source is read in one remote line, and the
-/// source's part of the base's move is one more.
+/// Round trips to the source: what an update needs of the source is read in one remote line, the snapshot
+/// is taken, held and read back in one, and the source's part of the base's move is one more.
 final class FakeTierRoundTripTests: XCTestCase {
-    func testAnUpdateTakesFiveRemoteCommands() throws {
+    func testAnUpdateTakesFourRemoteCommands() throws {
         let world = try FakeTierWorld("rt")
         try world.standardHosts(size: "2M")
         try world.writeConfig("src:tank/data  backup:backup/data  port=\(try FakeTierWorld.freePort())")
@@ -212,12 +212,18 @@ final class FakeTierRoundTripTests: XCTestCase {
         for command in ["zfs version", "zpool get version tank", "zpool get -H -o value feature@", "zfs get -H -p -r"] {
             XCTAssertTrue(first.contains(command), "the first remote line reads '\(command)' too: \(first)")
         }
-        // read; snapshot; stream; verify; the base's move (hold, record, release, destroy in one line)
-        XCTAssertEqual(remote.count, 5, remote.joined(separator: "\n"))
+        // read; snapshot (take, hold, read back); stream; the base's move (record, release, destroy)
+        XCTAssertEqual(remote.count, 4, remote.joined(separator: "\n"))
+        let snapshot = try XCTUnwrap(remote.dropFirst().first)
+        for command in ["zfs snapshot", "zfs hold", "zfs get -H -p -r"] {
+            XCTAssertTrue(snapshot.contains(command), "the snapshot's line runs '\(command)': \(snapshot)")
+        }
+        XCTAssertTrue(remote[2].contains("zfs send"), remote[2])
         let finish = try XCTUnwrap(remote.last)
-        for command in ["zfs hold", "zfs set", "zfs release", "zfs destroy"] {
+        for command in ["zfs set", "zfs release", "zfs destroy"] {
             XCTAssertTrue(finish.contains(command), "the last remote line runs '\(command)': \(finish)")
         }
+        XCTAssertFalse(finish.contains("zfs hold"), "the new base was held when it was taken: \(finish)")
         // The fake ran each command of that line on its own, and the probe answered as before.
         XCTAssertEqual(try world.zfsCalls("version", on: "src").count, 1)
     }

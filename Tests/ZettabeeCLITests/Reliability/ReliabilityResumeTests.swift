@@ -64,6 +64,9 @@ final class ReliabilityResumeTests: XCTestCase {
     func testResumeOfAVanishedSnapshotStartsOver() throws {
         let world = try ReliabilityWorld()
         let (base, pending) = try interruptedUpdate(world)
+        // The run held its snapshot when it took it: only someone who releases that hold can destroy it.
+        XCTAssertThrowsError(try world.zfs("src", "destroy", "tank/data@\(pending)"), "the hold protects it")
+        try world.zfs("src", "release", "zettabee.\(try world.fingerprint)", "tank/data@\(pending)")
         try world.zfs("src", "destroy", "tank/data@\(pending)")
         try assertAbortedAndStartedOver(
             world, base: base, reason: "the partial receive on backup/data matches no snapshot of this pair on the source",
@@ -74,6 +77,7 @@ final class ReliabilityResumeTests: XCTestCase {
         let world = try ReliabilityWorld()
         let (base, pending) = try interruptedUpdate(world)
         // Same name, another snapshot (another GUID).
+        try world.zfs("src", "release", "zettabee.\(try world.fingerprint)", "tank/data@\(pending)")
         try world.zfs("src", "destroy", "tank/data@\(pending)")
         try world.zfs("src", "snapshot", "tank/data@\(pending)")
         try assertAbortedAndStartedOver(

@@ -23,7 +23,8 @@ public protocol ChangeExecuting: Sendable {
 
 /// What became of one command of a sequence.
 public enum StepOutcome: Sendable {
-    case succeeded
+    /// It ran and exited 0; what it printed (nothing in a dry run, where it did not run).
+    case succeeded(stdout: String)
     case failed(CommandFailure)
     /// An earlier command failed and the line stopped.
     case notRun
@@ -40,7 +41,7 @@ public struct LiveChanges: ChangeExecuting {
             let steps = try session.runSequence(commands, continueAfterFailure: false)
             return zip(steps, commands).map { step, command in
                 switch step.exitStatus {
-                case 0?: .succeeded
+                case 0?: .succeeded(stdout: step.stdout)
                 case nil: .notRun
                 case _?: .failed(session.failure(of: step, command))
                 }
@@ -124,7 +125,7 @@ public struct RenderedChanges: ChangeExecuting {
 
     public func change(sequence commands: [Command], on session: HostSession) -> [StepOutcome] {
         plan(.command(host: session.host, process: session.sequenceProcess(commands)))
-        return commands.map { _ in .succeeded }
+        return commands.map { _ in .succeeded(stdout: "") }
     }
 
     public func transfer(_ graph: LoweredGraph, executor: any GraphExecuting, options: RunOptions) throws -> GraphResult? {

@@ -18,18 +18,16 @@ extension Replicator {
     /// the old base's holds, and destroys the pair's older snapshots on the source. `verified` is the
     /// source's state read by the verification, when there was one (else the source is read again).
     ///
-    /// `freshlyTaken`: `snapshot` is the one this run took and sent (initialize, update); the source's
-    /// part then goes in one round trip (`finishOnSource`), unless the snapshot turns out to be held
-    /// already.
+    /// `freshlyTaken`: `snapshot` is the one this run took (`takeSnapshot`) and sent (initialize,
+    /// update); the source's part then goes in one round trip (`finishOnSource`).
     func moveBase(
-        to snapshot: String, from old: String?, initial: Bool, verified: DatasetState? = nil, freshlyTaken: Bool = false
+        to snapshot: String, from old: String?, initial: Bool, verified: DatasetState? = nil, freshlyTaken: TakenSnapshot? = nil
     ) throws(ActionError) {
-        let unheld = verified.map { state in state.tree.allSatisfy { ($0.snapshot(named: snapshot)?.userRefs ?? 0) == 0 } } ?? rendering
-        if freshlyTaken && unheld {
+        if let freshlyTaken {
             try hold(snapshot, on: destination, dataset: pair.destination.dataset)
             let (destinationProperties, sourceProperties) = try baseAssignments(snapshot, initial: initial)
             try setProperties(destinationProperties, on: pair.destination.dataset, at: destination)
-            try finishOnSource(snapshot, from: old, properties: sourceProperties, known: verified)
+            try finishOnSource(snapshot, from: old, properties: sourceProperties, known: verified, held: freshlyTaken.held)
             if let old { release(old, on: destination, dataset: pair.destination.dataset) }
             return
         }
@@ -64,14 +62,16 @@ extension Replicator {
     }
 
     /// A hold that failed: already there is fine, a zfs without holds is logged, anything else ends the run.
-    func judgeHoldFailure(_ failure: CommandFailure, snapshot: String, on session: HostSession) throws(ActionError) {
+    func judgeHoldFailure(
+        _ failure: CommandFailure, snapshot: String, on session: HostSession, context: String = "holding the base"
+    ) throws(ActionError) {
         if failure.stderrTail.contains("tag already exists") { return }
         if ZFSUsageError.matches(stderr: failure.stderrTail, exitStatus: failure.exitStatus ?? -1) {
             log.warn("holds are not supported on \(session.host); the base \(snapshot) is not protected there")
             return
         }
         log.writeLines(.error, failure.stderrTail)
-        throw ActionError(failure, context: "holding the base")
+        throw ActionError(failure, context: context)
     }
 
     /// `zfs release zettabee.<fp> ds@snapshot`, best effort: a missing hold or snapshot is fine.
@@ -91,10 +91,13 @@ extension Replicator {
     /// source (every source dataset that has the snapshot: one created after it goes next time). Returns
     /// the source's state as read for that, which also tells which older snapshots the base's move may
     /// destroy.
+    ///
+    /// `source`: the source's state read since `snapshot` was taken (`takeSnapshot`), else it is read.
     @discardableResult
-    func verifyReceived(_ snapshot: String) throws(ActionError) -> DatasetState {
+    func verifyReceived(_ snapshot: String, source known: DatasetState? = nil) throws(ActionError) -> DatasetState {
         settings.observer?.phase("verify", estimatedBytes: nil)
-        let sourceState = try readState(of: source, dataset: pair.source.dataset)
+        let sourceState: DatasetState
+        if let known { sourceState = known } else { sourceState = try readState(of: source, dataset: pair.source.dataset) }
         let destinationState = try readState(of: destination, dataset: pair.destination.dataset)
         guard sourceState.snapshot(named: snapshot) != nil else {
             throw ActionError("snapshot \(snapshot) vanished from the source \(pair.source.dataset) during the run")
@@ -157,12 +160,15 @@ extension Replicator {
         return (destinationProperties, sourceProperties)
     }
 
-    /// The source's part of a base move in one round trip: hold the new base, record it, release the
-    /// old one, destroy the pair's older snapshots; the line stops at the first failure. That failure is
+    /// The source's part of a base move in one round trip: hold the new base (unless `held` already),
+    /// record it, release the old one, destroy the pair's older snapshots; the line stops at the first
+    /// failure. That failure is
     /// judged as it would be alone (a hold already there is fine, a failed record ends the run, a
     /// release is best effort, a busy destroy of the old base is tried again); if the run goes on, the
     /// steps after it run one by one.
-    func finishOnSource(_ snapshot: String, from old: String?, properties: [PropertyAssignment], known: DatasetState?) throws(ActionError) {
+    func finishOnSource(
+        _ snapshot: String, from old: String?, properties: [PropertyAssignment], known: DatasetState?, held: Bool
+    ) throws(ActionError) {
         struct Step {
             var command: Command
             /// What the command's failure means, when it failed in the line.
@@ -172,10 +178,12 @@ extension Replicator {
         }
         var steps: [Step] = []
         let dataset = pair.source.dataset
-        steps.append(Step(
-            command: try holdCommand(snapshot, dataset: dataset),
-            judge: { (failure: CommandFailure) throws(ActionError) in try self.judgeHoldFailure(failure, snapshot: snapshot, on: self.source) },
-            alone: { () throws(ActionError) in try self.hold(snapshot, on: self.source, dataset: dataset) }))
+        if !held {
+            steps.append(Step(
+                command: try holdCommand(snapshot, dataset: dataset),
+                judge: { (failure: CommandFailure) throws(ActionError) in try self.judgeHoldFailure(failure, snapshot: snapshot, on: self.source) },
+                alone: { () throws(ActionError) in try self.hold(snapshot, on: self.source, dataset: dataset) }))
+        }
         let batched = try capabilities(of: source, pool: dataset.pool).zfsVersion != nil
         for assignments in batched ? [properties] : properties.map({ [$0] }) {
             let command = try setCommand(assignments, on: dataset)

@@ -12,8 +12,11 @@ extension Replicator {
     /// Snapshots of this pair on the source newer than the base that no dataset of the destination tree
     /// holds were left by failed runs: destroy them (with their descendants').
     func discardLeftovers(after base: String, source: DatasetState, destination: DatasetState) throws(ActionError) {
+        let held = Set(rules.heldSnapshots(in: source).map(\.snapshot.name))
         for record in rules.leftovers(after: base, source: source, destination: destination) {
             log.info("destroying \(record.snapshot), left on the source by a failed run")
+            // A run that failed after taking its snapshot left the pair's hold on it.
+            if held.contains(record.snapshot.name) { release(record.snapshot.name, on: self.source, dataset: pair.source.dataset) }
             do throws(ActionError) {
                 try mutate(self.source, try destroyCommand(record.snapshot))
             } catch {
@@ -53,11 +56,12 @@ extension Replicator {
         return modern ? [PropertyName.receiveResumeToken.rawValue] : []
     }
 
-    /// Best effort after a failed transfer: the run's new source snapshot is destroyed (the next run
-    /// would otherwise find and destroy it).
-    func discardSourceSnapshot(_ snapshot: SnapshotName, reason: String) {
+    /// Best effort after a failed transfer: the run's new source snapshot is released (`held`: the
+    /// pair's hold is on it) and destroyed (the next run would otherwise find and destroy it).
+    func discardSourceSnapshot(_ snapshot: SnapshotName, held: Bool, reason: String) {
         guard !rendering else { return }
         log.info("destroying \(snapshot) on the source: \(reason)")
+        if held { release(snapshot.name, on: source, dataset: pair.source.dataset) }
         // A sender torn down with the transfer may still hold the snapshot for a moment: `mutate`
         // retries while zfs says the dataset is busy.
         do throws(ActionError) {

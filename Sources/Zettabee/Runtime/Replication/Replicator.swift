@@ -308,7 +308,7 @@ public final class Replicator: @unchecked Sendable {
         let byReceive = destinationCapabilities.receivePropertyOverrides
         settings.observer?.phase("snapshot", estimatedBytes: sourceState.value("referenced").flatMap { UInt64($0) })
         log.info("initialize: full send of \(pair.source.dataset)@\(snapshot)\(recursive ? " with descendants" : "") to \(pair.destination.dataset) over \(transportDescription)")
-        try mutate(source, try snapshotCommand(pair.source.dataset, snapshot, recursive: recursive))
+        let taken = try takeSnapshot(snapshot)
         let sourceSnapshot = try snapshotName(pair.source.dataset, snapshot)
         let transfer: (bytes: UInt64, seconds: Double)
         do {
@@ -317,15 +317,15 @@ public final class Replicator: @unchecked Sendable {
                 receive: ReceiveSettings(resumable: false, setting: byReceive ? received : []))
         } catch {
             removeFailedInitialize()
-            discardSourceSnapshot(sourceSnapshot, reason: "the transfer failed")
+            discardSourceSnapshot(sourceSnapshot, held: taken.held, reason: "the transfer failed")
             throw error
         }
-        let verified = rendering ? nil : try verifyReceived(snapshot)
+        let verified = rendering ? nil : try verifyReceived(snapshot, source: taken.sourceState)
         if !byReceive {
             try setProperties(received, on: pair.destination.dataset, at: destination)
             undoChangesSinceReceive(snapshot, descendants: sourceState.descendants.map(\.dataset.rawValue))
         }
-        try moveBase(to: snapshot, from: nil, initial: true, verified: verified, freshlyTaken: true)
+        try moveBase(to: snapshot, from: nil, initial: true, verified: verified, freshlyTaken: taken)
         let seconds = now().timeIntervalSince(started)
         if !rendering {
             log.info("initialize done: base \(snapshot), \(volume(transfer)) in \(format(seconds)) s")
@@ -398,7 +398,7 @@ public final class Replicator: @unchecked Sendable {
         let sourceSnapshot = try snapshotName(pair.source.dataset, snapshot)
         settings.observer?.phase("snapshot", estimatedBytes: nil)
         log.info("update: incremental send \(base) -> \(snapshot) of \(pair.source.dataset) to \(pair.destination.dataset) over \(transportDescription)\(force ? " (rollback allowed)" : "")\(resumable ? " (resumable)" : "")")
-        try mutate(source, try snapshotCommand(pair.source.dataset, snapshot, recursive: recursive))
+        let taken = try takeSnapshot(snapshot)
         let transfer: (bytes: UInt64, seconds: Double)
         do {
             transfer = try transferTree(
@@ -406,12 +406,12 @@ public final class Replicator: @unchecked Sendable {
                 receive: ReceiveSettings(force: force, resumable: resumable))
         } catch {
             if !partlyReceived(snapshot) {
-                discardSourceSnapshot(sourceSnapshot, reason: "the transfer failed")
+                discardSourceSnapshot(sourceSnapshot, held: taken.held, reason: "the transfer failed")
             }
             throw error
         }
-        let verified = rendering ? nil : try verifyReceived(snapshot)
-        try moveBase(to: snapshot, from: base, initial: false, verified: verified, freshlyTaken: true)
+        let verified = rendering ? nil : try verifyReceived(snapshot, source: taken.sourceState)
+        try moveBase(to: snapshot, from: base, initial: false, verified: verified, freshlyTaken: taken)
         let seconds = now().timeIntervalSince(started)
         if !rendering {
             log.info("update done: base \(snapshot), \(volume(transfer)) in \(format(seconds)) s")
