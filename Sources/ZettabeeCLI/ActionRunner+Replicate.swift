@@ -57,6 +57,13 @@ extension ActionRunner {
         return report(pair, log: log, outcome)
     }
 
+    /// The settings every pair of this run replicates with.
+    func replicationSettings(observer: (any ReplicationObserver)?) -> ReplicationSettings {
+        ReplicationSettings(
+            files: files, sshConfig: options.sshConfigPath, dryRun: options.dryRun, forceRollback: options.forceRollback,
+            observer: observer, capabilities: capabilities)
+    }
+
     /// The replication itself, under the lock.
     private func runLocked(_ pair: Pair, log: PairLog, lock: PairLock?) -> RunOutcome {
         log.info("\(actionName) started (pid \(getpid()))")
@@ -71,9 +78,8 @@ extension ActionRunner {
             publisher?.finish()
             progressLine.end()
         }
-        var settings = ReplicationSettings(
-            files: files, sshConfig: options.sshConfigPath, dryRun: options.dryRun, forceRollback: options.forceRollback,
-            observer: publisher, capabilities: capabilities)
+        var settings = replicationSettings(observer: publisher)
+        if options.all { settings.connections = connections }
         let recorder = lock
         settings.childStarted = { pid in
             if let identity = ProcessIdentity.of(pid: pid) { recorder?.recordChild(identity.description) }

@@ -26,6 +26,8 @@ public struct ActionRunner {
     let executor: any GraphExecuting
     /// Hosts' capabilities, probed once for all the pairs of this run.
     let capabilities = CapabilityCache()
+    /// `update --all`: the source hosts' ssh masters, one per host for all its pairs.
+    let connections = HostConnections()
 
     public init(invocation: Invocation, terminal: Terminal = .standard, executor: any GraphExecuting = ProcessRunner()) {
         self.invocation = invocation

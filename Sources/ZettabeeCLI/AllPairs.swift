@@ -12,6 +12,9 @@ extension ActionRunner {
     /// highest exit code of a failed pair.
     func replicateAll(_ pairs: [Pair]) -> Int32 {
         SignalTrap.install()
+        // One ssh master per source host for all its pairs, started here: this thread outlives them.
+        connections.open(for: pairs, settings: replicationSettings(observer: nil), executor: executor)
+        defer { connections.closeAll() }
         let jobs = max(1, min(options.jobs ?? 1, pairs.count))
         let queue = PairQueue(count: pairs.count)
         let finished = DispatchGroup()

@@ -40,6 +40,40 @@ final class FakeTierAllPairsTests: XCTestCase {
         XCTAssertEqual(try world.zfsCalls("receive", on: FakeTierWorld.destinationHost).count, names.count)
     }
 
+    /// The pairs of one source host share one ssh master and one capability probe for the whole run,
+    /// whichever worker runs them; the master ends with the run. A dry run prints the same sharing.
+    func testThePairsOfOneHostShareOneConnectionAndOneProbe() throws {
+        let world = try makeWorld()
+        try world.expectSuccess(try world.zettabee("initialize", "--all", "--jobs", "2"))
+        for name in names { try world.ctl(FakeTierWorld.sourceHost, "write", "tank/\(name)", "100K") }
+        try world.clearCalls()
+        try world.expectSuccess(try world.zettabee("update", "--all", "--jobs", "2"))
+        let ssh = try world.calls().filter { $0.tool == "ssh" }
+        let masters = ssh.filter { $0.argv.contains("ControlMaster=yes") }
+        XCTAssertEqual(masters.count, 1, ssh.map(\.line).joined(separator: "\n"))
+        let socket = try XCTUnwrap(masters.first?.argv.first { $0.hasPrefix("ControlPath=") })
+        XCTAssertTrue(socket.contains("/host-"), socket)
+        let clients = ssh.filter { $0.argv.contains("ControlMaster=no") }
+        // Per pair, the read, the snapshot and the base's move go through the one master; over the ssh
+        // transport the stream has a connection of its own.
+        XCTAssertEqual(clients.count, 3 * names.count, clients.map(\.line).joined(separator: "\n"))
+        XCTAssertEqual(ssh.filter { $0.line.contains("zfs send") && !$0.argv.contains("ControlMaster=no") }.count, names.count)
+        XCTAssertTrue(clients.allSatisfy { $0.argv.contains(socket) }, clients.map(\.line).joined(separator: "\n"))
+        XCTAssertEqual(ssh.filter { $0.argv.contains("-O") && $0.argv.contains("exit") }.count, 1, "the run ends its master")
+        XCTAssertEqual(try world.zfsCalls("version", on: FakeTierWorld.sourceHost).count, 1, "one probe of the source")
+        XCTAssertEqual(try world.zfsCalls("version", on: FakeTierWorld.destinationHost).count, 1, "one probe of the destination")
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: world.runDirectory).filter { $0.hasSuffix(".ssh") }
+        XCTAssertEqual(leftovers, [], "no control socket is left")
+
+        let dry = try world.zettabee("--dry-run", "update", "--all")
+        XCTAssertEqual(dry.exitCode, 0, dry.stderr)
+        let notes = dry.stdout.split(separator: "\n").filter { $0.hasPrefix("# control commands share the run's ssh connection to src: ") }
+        XCTAssertEqual(notes.count, names.count, dry.stdout)
+        let printed = dry.stdout.split(separator: "\n").filter { $0.hasPrefix("ssh ") && $0.contains("ControlPath=") }
+        XCTAssertFalse(printed.isEmpty, dry.stdout)
+        XCTAssertTrue(printed.allSatisfy { $0.contains("/host-") }, dry.stdout)
+    }
+
     func testOneFailingPairLeavesTheOthersUpdatedAndItsOwnBaseIntact() throws {
         let world = try makeWorld()
         try world.expectSuccess(try world.zettabee("initialize", "--all"))

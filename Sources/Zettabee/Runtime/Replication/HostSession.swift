@@ -52,6 +52,8 @@ public final class HostSession: @unchecked Sendable {
     let observer: (String) -> Void
     /// Set by `shareConnection`: the ssh master the control commands multiplex over.
     var connection: SharedConnection?
+    /// False for a connection of the run's `HostConnections` (`update --all`), which outlives the pair.
+    var ownsConnection = true
 
     public init(
         host: String, location: Location, executor: any GraphExecuting, runOptions: RunOptions = RunOptions(),

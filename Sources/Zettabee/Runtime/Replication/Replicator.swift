@@ -21,6 +21,8 @@ public struct ReplicationSettings: Sendable {
     public var childStarted: (@Sendable (Int32) -> Void)?
     /// Hosts' capabilities, shared by the pairs of one run.
     public var capabilities: CapabilityCache
+    /// `update --all`: the source hosts' ssh masters, shared by their pairs (else each pair has its own).
+    public var connections: HostConnections?
     /// Where changes go; nil: run them, or with `dryRun` print them (`RenderedChanges`).
     public var changes: (any ChangeExecuting)?
     /// A host name's addresses (getaddrinfo); injected by tests.
@@ -113,7 +115,9 @@ public final class Replicator: @unchecked Sendable {
     /// (absent on old zfs) and the pool's version (`-` or 5000 for feature flags; a number such as 23
     /// for legacy pools).
     public func capabilities(of session: HostSession, pool: String) throws(ActionError) -> HostCapabilities {
-        if let cached = settings.capabilities.value(at: session.origin, pool: pool) { return cached }
+        if let cached = settings.capabilities.valueOrClaimProbe(at: session.origin, pool: pool) { return cached }
+        var found: HostCapabilities?
+        defer { settings.capabilities.finishProbe(at: session.origin, pool: pool, with: found) }
         let versionProbe = session.probe(ZFS.version())
         let report: ZFSVersionReport
         do {
@@ -140,7 +144,7 @@ public final class Replicator: @unchecked Sendable {
             throw ActionError("cannot read the version of pool \(pool) on \(session.host): \(error)", nagios: .unknown)
         }
         let capabilities = HostCapabilities.derive(zfs: report, pool: poolProbe)
-        settings.capabilities.store(capabilities, at: session.origin, pool: pool)
+        found = capabilities
         log.debug("capabilities of \(session.host) (pool \(pool)): \(capabilities)")
         return capabilities
     }
@@ -197,9 +201,11 @@ public final class Replicator: @unchecked Sendable {
     func readSource(extra: [String]) throws(ActionError) -> (HostCapabilities, DatasetState) {
         let pool = pair.source.dataset.pool
         let dataset = pair.source.dataset
-        if let cached = settings.capabilities.value(at: source.origin, pool: pool) {
+        if let cached = settings.capabilities.valueOrClaimProbe(at: source.origin, pool: pool) {
             return (cached, try readState(of: source, dataset: dataset, extra: extra + encryptionProperties(cached)))
         }
+        var found: HostCapabilities?
+        defer { settings.capabilities.finishProbe(at: source.origin, pool: pool, with: found) }
         var commands: [Command]
         do {
             let poolName = try PoolName(pool)
@@ -244,7 +250,7 @@ public final class Replicator: @unchecked Sendable {
             throw ActionError("cannot read the version of pool \(pool) on \(source.host): \(error)", nagios: .unknown)
         }
         let capabilities = HostCapabilities.derive(zfs: report, pool: poolProbe)
-        settings.capabilities.store(capabilities, at: source.origin, pool: pool)
+        found = capabilities
         log.debug("capabilities of \(source.host) (pool \(pool)): \(capabilities)")
 
         guard steps[3].exitStatus == 0 else {

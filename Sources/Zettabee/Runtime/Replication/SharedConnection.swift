@@ -23,6 +23,8 @@ final class SharedConnection: @unchecked Sendable {
 
     private var master: (any BackgroundRunning)?
     private var state = State.notStarted
+    /// Pairs of `update --all` that share this connection ask for it from their own threads.
+    private let lock = NSLock()
 
     enum State { case notStarted, up, unavailable, closed }
 
@@ -42,8 +44,10 @@ final class SharedConnection: @unchecked Sendable {
 
     /// Where the next control command runs: the master's client once it is up, else the host directly.
     func clientLocation() -> Location {
-        if state == .notStarted { start() }
-        return state == .up ? .remote(sharing.client(of: destination)) : .remote(destination)
+        lock.withLock {
+            if state == .notStarted { start() }
+            return state == .up ? .remote(sharing.client(of: destination)) : .remote(destination)
+        }
     }
 
     /// The master's command: through `setpriv --pdeathsig` where that exists (see `SSHSharing.master`).
@@ -95,7 +99,11 @@ final class SharedConnection: @unchecked Sendable {
 
     /// Ends the master (`ssh -O exit`, then signals if it lingers). Safe to call more than once.
     func close() {
-        defer { state = .closed }
+        lock.lock()
+        defer {
+            state = .closed
+            lock.unlock()
+        }
         guard let master else { return }
         self.master = nil
         if master.terminationStatus == nil && SignalTrap.pendingSignal == nil {
@@ -135,12 +143,63 @@ extension HostSession {
             observer: observer, rendering: rendering)
     }
 
-    /// Ends the shared connection, if one was set up; later commands connect on their own.
+    /// Ends the shared connection, if one was set up; later commands connect on their own. A connection
+    /// of the run's `HostConnections` is only let go of: the run ends it.
     public func closeSharedConnection() {
         guard let connection else { return }
-        connection.close()
+        if ownsConnection { connection.close() }
         self.connection = nil
         if case .remote = location { location = .remote(connection.destination) }
+    }
+}
+
+/// The ssh masters of one `initialize|update --all` run: one per source host as zettabee reaches it
+/// (user, host, port), shared by every pair of that host, so they also share its one capability probe
+/// over one connection. `open` starts them all on the calling thread, which must outlive the pairs:
+/// through `setpriv --pdeathsig` a master ends when the thread that started it ends. `closeAll` ends
+/// them once every pair is done. Each socket is `<run-dir>/host-<hash>-<pid>.ssh`: the pid keeps two
+/// runs of the same configuration from ever sharing (or ending) each other's master.
+public final class HostConnections: @unchecked Sendable {
+    private let lock = NSLock()
+    private var connections: [SSHDestination: SharedConnection] = [:]
+    private var messages: [SSHDestination: [String]] = [:]
+
+    public init() {}
+
+    /// Starts the master of every distinct source host of `pairs`. A dry run starts none, but its
+    /// commands are rendered as that master's clients all the same.
+    public func open(for pairs: [Pair], settings: ReplicationSettings, executor: any GraphExecuting) {
+        let runDirectory = settings.files.runDirectory
+        let absolute = runDirectory.hasPrefix("/") ? runDirectory : FileManager.default.currentDirectoryPath + "/" + runDirectory
+        var seen = Set<SSHDestination>()
+        for pair in pairs {
+            guard let destination = try? TransferPlanner.sourceLocation(of: pair, sshConfig: settings.sshConfig),
+                  seen.insert(destination).inserted
+            else { continue }
+            let digest = MD5.hexDigest("\(destination.destination) \(destination.port ?? 0)")
+            let path = (absolute.hasSuffix("/") ? absolute : absolute + "/") + "host-\(digest.prefix(12))-\(getpid()).ssh"
+            guard let sharing = try? SSHSharing(controlPath: path) else { continue }
+            let connection = SharedConnection(
+                destination: destination, sharing: sharing, executor: executor, environment: settings.environment,
+                observer: { [weak self] line in self?.note(line, for: destination) },
+                rendering: settings.dryRun ? { _ in } : nil)
+            _ = connection.clientLocation()
+            lock.withLock { connections[destination] = connection }
+        }
+    }
+
+    /// The shared connection to `destination`, and what its start logged (for each pair's log).
+    func connection(for destination: SSHDestination) -> (connection: SharedConnection, log: [String])? {
+        lock.withLock { connections[destination].map { ($0, messages[destination] ?? []) } }
+    }
+
+    /// Ends every master.
+    public func closeAll() {
+        for connection in lock.withLock({ Array(connections.values) }) { connection.close() }
+    }
+
+    private func note(_ line: String, for destination: SSHDestination) {
+        lock.withLock { messages[destination, default: []].append(line) }
     }
 }
 
@@ -149,6 +208,16 @@ extension Replicator {
     /// no master but prints the commands as its clients, as they would run. The control socket is
     /// `<run-dir>/<fingerprint prefix>.ssh`; when that path is too long for a socket, nothing is shared.
     public func shareSourceConnection() {
+        if let shared = settings.connections?.connection(for: sourceSSH) {
+            source.connection = shared.connection
+            source.ownsConnection = false
+            for line in shared.log { log.debug("run: \(line)") }
+            if rendering {
+                changes.note("control commands share the run's ssh connection to \(source.host): "
+                    + Rendering.render(shared.connection.masterSpec) + " &")
+            }
+            return
+        }
         let runDirectory = settings.files.runDirectory
         let absolute = runDirectory.hasPrefix("/")
             ? runDirectory : FileManager.default.currentDirectoryPath + "/" + runDirectory
