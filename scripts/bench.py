@@ -6,6 +6,8 @@ Times of the fake tools come from the fake world's call log (each fake logs its 
 """
 import argparse, datetime, json, os, platform, shlex, shutil, socket, statistics, subprocess, sys, tempfile, time
 
+import bench_updates
+
 GIB = 1 << 30
 RESULTS = []  # (goal, measured, limit, ok, note)
 
@@ -554,7 +556,7 @@ def main():
     parser.add_argument("--size", default="4G")
     parser.add_argument("--jobs", type=lambda s: [int(x) for x in s.split(",")], default=[2])
     parser.add_argument("--latency-jobs", type=lambda s: [int(x) for x in s.split(",")], default=[4, 8])
-    parser.add_argument("--only", default="data,real,fixed,status,many,startup,mbuffer,compressed")
+    parser.add_argument("--only", default="data,real,fixed,status,many,startup,mbuffer,compressed,latency,realstack")
     args = parser.parse_args()
     args.bin, args.fakebin = os.path.abspath(args.bin), os.path.abspath(args.fakebin)
     args.zfake = os.path.abspath(args.zfake or os.path.join(args.bin, "zfake"))
@@ -582,6 +584,10 @@ def main():
             many_pairs(args, base)
         if "status" in args.only:
             status_at_scale(args, base)
+        if "latency" in args.only:
+            bench_updates.fake_latency_updates(args, base, World, record, listening, free_port)
+        if "realstack" in args.only:
+            bench_updates.real_stack_updates(args, base, World, record, listening, free_port)
     finally:
         shutil.rmtree(base, ignore_errors=True)
     cpu = platform.processor() or platform.machine()

@@ -148,6 +148,29 @@ final class FakeNetSSHTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(calls.first?["duration"] as? Double ?? 0, 0.4)
     }
 
+    func testFakeNetSSHConnectLatencyIsPaidByAConnectionOfItsOwnOnly() throws {
+        try harness.writeFaults([#"{"tool":"ssh","host":"src","effect":"latency","seconds":"0.05","connect":"0.6"}"#])
+        let socket = harness.file("cm").path
+        let master = try FakeNetProcess.run(
+            shell: "ssh -o ControlMaster=yes -o ControlPath=\(socket) -o ControlPersist=yes -N src", environment: harness.environment(), timeout: 20)
+        XCTAssertEqual(master.status, 0, master.err)
+        defer { _ = try? FakeNetProcess.run(shell: "ssh -o ControlPath=\(socket) -O exit src", environment: harness.environment(), timeout: 20) }
+        let client = try FakeNetProcess.run(
+            shell: "ssh -o ControlMaster=no -o ControlPath=\(socket) src true", environment: harness.environment(), timeout: 20)
+        XCTAssertEqual(client.status, 0, client.err)
+        let direct = try FakeNetProcess.run(shell: "ssh src true", environment: harness.environment(), timeout: 20)
+        XCTAssertEqual(direct.status, 0, direct.err)
+        let calls = try String(contentsOf: harness.file("calls.log"), encoding: .utf8)
+            .split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            .filter { $0["tool"] as? String == "ssh" }
+        let byMode = Dictionary(calls.map { ($0["ssh"] as? String ?? "direct", $0["duration"] as? Double ?? 0) }, uniquingKeysWith: max)
+        XCTAssertGreaterThanOrEqual(byMode["persist"] ?? 0, 0.65, "the master connects: \(byMode)")
+        XCTAssertGreaterThanOrEqual(byMode["direct"] ?? 0, 0.65, "a connection of its own: \(byMode)")
+        XCTAssertGreaterThanOrEqual(byMode["mux"] ?? 0, 0.05, "a client pays the command's round trip: \(byMode)")
+        // (a client that had slept the connection's 0.6 s too would be at least that slow)
+        XCTAssertLessThan(byMode["mux"] ?? 1, 0.6, "and no connection of its own: \(byMode)")
+    }
+
     func testFakeNetSSHUsageErrors() throws {
         let missing = try FakeNetProcess.run(shell: "ssh -p 22", environment: harness.environment())
         XCTAssertEqual(missing.status, 255)

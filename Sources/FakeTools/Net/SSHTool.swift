@@ -101,8 +101,11 @@ enum SSHTool {
             case "drop":
                 drop = (rule.intParameter("bytes"), rule.parameter("seconds").flatMap(Double.init))
             case "latency":
-                // The round trip that carries the command (or opens the connection), multiplexed or not.
-                let seconds = Double(rule.parameter("seconds") ?? "0") ?? 0
+                // `seconds`: the round trip that carries the command, multiplexed or not; `connect`: what
+                // an ssh that opens a connection of its own (not a client of a live master) pays on top
+                // for TCP, key exchange and authentication.
+                var seconds = Double(rule.parameter("seconds") ?? "0") ?? 0
+                if !multiplexed { seconds += Double(rule.parameter("connect") ?? "0") ?? 0 }
                 if seconds > 0 { usleep(UInt32(min(seconds, 3600) * 1_000_000)) }
             default:
                 NetIO.stderr("zfake ssh: unknown fault effect '\(rule.effect)'\n")
