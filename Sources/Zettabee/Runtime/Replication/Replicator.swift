@@ -346,11 +346,12 @@ public final class Replicator: @unchecked Sendable {
         settings.observer?.phase("reading state", estimatedBytes: nil)
         let destinationCapabilities = try capabilities(of: destination, pool: pair.destination.dataset.pool)
         let mountpoints = destinationCapabilities.receivePropertyOverrides ? [] : ["mountpoint"]
+        // The local side first: its reads overlap the source's ssh master connecting.
+        let destinationExtra = partialReceiveProperties + encryptionProperties(destinationCapabilities) + mountpoints
+        var destinationState = try readState(of: destination, dataset: pair.destination.dataset, extra: destinationExtra)
         var (sourceCapabilities, sourceState) = try readSource(extra: mountpoints)
         let resumable = sourceCapabilities.resumableReceive && destinationCapabilities.resumableReceive
         let sourceExtra = encryptionProperties(sourceCapabilities) + mountpoints
-        let destinationExtra = partialReceiveProperties + encryptionProperties(destinationCapabilities) + mountpoints
-        var destinationState = try readState(of: destination, dataset: pair.destination.dataset, extra: destinationExtra)
         var condition = PairCondition.assess(pair: pair, source: sourceState, destination: destinationState)
         recursive = !sourceState.children.isEmpty
         guard var base = condition.base else {

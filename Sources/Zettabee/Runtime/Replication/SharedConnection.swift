@@ -26,7 +26,7 @@ final class SharedConnection: @unchecked Sendable {
     /// Pairs of `update --all` that share this connection ask for it from their own threads.
     private let lock = NSLock()
 
-    enum State { case notStarted, up, unavailable, closed }
+    enum State: Equatable { case notStarted, launching(deadline: Date), up, unavailable, closed }
 
     init(
         destination: SSHDestination, sharing: SSHSharing, executor: any GraphExecuting,
@@ -45,9 +45,16 @@ final class SharedConnection: @unchecked Sendable {
     /// Where the next control command runs: the master's client once it is up, else the host directly.
     func clientLocation() -> Location {
         lock.withLock {
-            if state == .notStarted { start() }
+            if state == .notStarted { launchMaster() }
+            if case .launching(let deadline) = state { awaitMaster(until: deadline) }
             return state == .up ? .remote(sharing.client(of: destination)) : .remote(destination)
         }
+    }
+
+    /// Starts the master without waiting for it to connect, so that its handshake overlaps the local
+    /// work before the first remote command (which waits for it).
+    func launch() {
+        lock.withLock { if state == .notStarted { launchMaster() } }
     }
 
     /// The master's command: through `setpriv --pdeathsig` where that exists (see `SSHSharing.master`).
@@ -55,7 +62,7 @@ final class SharedConnection: @unchecked Sendable {
         sharing.master(of: destination, endingWithParent: executor.canRun("setpriv", environment: environment))
     }
 
-    private func start() {
+    private func launchMaster() {
         if let rendering {
             rendering("control commands share one ssh connection: " + Rendering.render(masterSpec) + " &")
             state = .up
@@ -82,8 +89,13 @@ final class SharedConnection: @unchecked Sendable {
             return
         }
         master = process
-        // The master creates its socket once it is connected and authenticated.
-        let deadline = Date().addingTimeInterval(connectTimeout)
+        state = .launching(deadline: Date().addingTimeInterval(connectTimeout))
+    }
+
+    /// The master creates its socket once it is connected and authenticated.
+    private func awaitMaster(until deadline: Date) {
+        state = .unavailable
+        guard let process = master else { return }
         var pause: useconds_t = 500
         while !socketExists() {
             if process.waitForExit(seconds: Double(pause) / 1e6) || Date() >= deadline || SignalTrap.pendingSignal != nil {
@@ -138,9 +150,11 @@ extension HostSession {
     /// `rendering`: a dry run's, which starts no master but renders the commands as its clients.
     public func shareConnection(_ sharing: SSHSharing, rendering: ((String) -> Void)? = nil) {
         guard case .remote(let destination) = location, connection == nil else { return }
-        connection = SharedConnection(
+        let connection = SharedConnection(
             destination: destination, sharing: sharing, executor: executor, environment: runOptions.environment,
             observer: observer, rendering: rendering)
+        self.connection = connection
+        connection.launch()
     }
 
     /// Ends the shared connection, if one was set up; later commands connect on their own. A connection
@@ -183,9 +197,11 @@ public final class HostConnections: @unchecked Sendable {
                 destination: destination, sharing: sharing, executor: executor, environment: settings.environment,
                 observer: { [weak self] line in self?.note(line, for: destination) },
                 rendering: settings.dryRun ? { _ in } : nil)
-            _ = connection.clientLocation()
+            connection.launch()
             lock.withLock { connections[destination] = connection }
         }
+        // All the hosts' handshakes run at once; then each is waited for.
+        for connection in lock.withLock({ Array(connections.values) }) { _ = connection.clientLocation() }
     }
 
     /// The shared connection to `destination`, and what its start logged (for each pair's log).
