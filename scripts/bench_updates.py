@@ -145,14 +145,17 @@ exec /usr/bin/ssh "$@"
 
 
 def real_stack_updates(args, base, World, record, listening, free_port):
-    needed = ("ZB_REAL_DIR", "ZB_SRC_POOL", "ZB_DST_POOL", "ZB_SSH_CONFIG", "ZB_SSH_SRC")
+    needed = ("ZB_REAL_DIR", "ZB_SSH_CONFIG", "ZB_SSH_SRC")
     if any(name not in os.environ for name in needed):
         record("6 updates on the real stack", "skipped", "", None,
                "NOT RUN: needs the real-component environment; run: sudo scripts/real-tier.sh scripts/bench --only realstack")
         return
-    src_pool, dst_pool = os.environ["ZB_SRC_POOL"], os.environ["ZB_DST_POOL"]
     ssh_config, ssh_host = os.environ["ZB_SSH_CONFIG"], os.environ["ZB_SSH_SRC"]
     work = tempfile.mkdtemp(prefix="realstack-", dir=base)
+    # Pools of their own, large enough for rounds of 100 MiB on two filesystems (the environment's are small).
+    tag = f"{os.getpid()}"
+    src_pool, dst_pool = f"zbbsrc{tag}", f"zbbdst{tag}"
+    pools = []
     wrappers = os.path.join(work, "bin")
     os.makedirs(wrappers)
     with open(os.path.join(wrappers, "ssh"), "w") as f:
@@ -174,25 +177,36 @@ def real_stack_updates(args, base, World, record, listening, free_port):
             raise SystemExit(f"bench: zettabee {' '.join(words)} failed ({p.returncode}): {p.stderr.strip()}")
         return time.monotonic() - started
 
-    def mountpoint(dataset):
-        return subprocess.run(["zfs", "get", "-H", "-o", "value", "mountpoint", dataset], capture_output=True,
-                              text=True, check=True).stdout.strip()
+    def zfs_lines(*words):
+        return subprocess.run(["zfs", *words], capture_output=True, text=True, check=True).stdout.split("\n")
 
-    created = []
+    def mountpoint(dataset):
+        return zfs_lines("get", "-H", "-o", "value", "mountpoint", dataset)[0]
+
     try:
+        for pool in (src_pool, dst_pool):
+            image = os.path.join(work, pool + ".img")
+            with open(image, "wb") as f:
+                f.truncate(2 << 30)
+            subprocess.run(["zpool", "create", "-m", os.path.join(work, "mnt", pool), pool, image], check=True)
+            pools.append(pool)
         for name in ("zb", "hand"):
             subprocess.run(["zfs", "create", f"{src_pool}/bench-{name}"], check=True)
-            created.append(f"{src_pool}/bench-{name}")
         zb("setup")
         zb("initialize", f"{dst_pool}/bench-zb")
-        created.append(f"{dst_pool}/bench-zb")
         hand = HandSteps(["ssh", "-F", ssh_config, ssh_host], "127.0.0.1", free_port(), f"{src_pool}/bench-hand",
                          f"{dst_pool}/bench-hand", env, listening)
         hand.initialize()
-        created.append(f"{dst_pool}/bench-hand")
         generation = [0]
 
         def prepare(size):
+            # Outside the timing: the destinations keep only their newest snapshot (zettabee's is its
+            # held base), so that the pools never fill.
+            for name in ("zb", "hand"):
+                snapshots = [line for line in zfs_lines("list", "-H", "-t", "snapshot", "-o", "name", "-s", "createtxg",
+                                                        "-r", f"{dst_pool}/bench-{name}") if line]
+                for snapshot in snapshots[:-1]:
+                    subprocess.run(["zfs", "destroy", snapshot], capture_output=True)
             if not size:
                 return
             generation[0] += 1
@@ -204,7 +218,11 @@ def real_stack_updates(args, base, World, record, listening, free_port):
                     out.write(chunk)
                     remaining -= len(chunk)
             for name in ("zb", "hand"):
-                shutil.copyfile(data, os.path.join(mountpoint(f"{src_pool}/bench-{name}"), f"data{generation[0]}"))
+                root = mountpoint(f"{src_pool}/bench-{name}")
+                previous = os.path.join(root, f"data{generation[0] - 1}")
+                if os.path.exists(previous):
+                    os.remove(previous)
+                shutil.copyfile(data, os.path.join(root, f"data{generation[0]}"))
             os.remove(data)
             subprocess.run(["sync"], check=True)
 
@@ -225,7 +243,5 @@ def real_stack_updates(args, base, World, record, listening, free_port):
         race("real stack (zfs-fuse, OpenSSH, mbuffer on 127.0.0.1)", args.runs, prepare, zettabee_update, hand,
              record, {"nothing new": (0, False), "100 MiB": (100 * MIB, True)}, remote_commands)
     finally:
-        # The pair's holds go with `handback`; then every dataset the benchmark made.
-        subprocess.run(zettabee + ["handback", f"{dst_pool}/bench-zb"], env=env, capture_output=True)
-        for dataset in reversed(created):
-            subprocess.run(["zfs", "destroy", "-r", dataset], capture_output=True)
+        for pool in reversed(pools):
+            subprocess.run(["zpool", "destroy", "-f", pool], capture_output=True)
