@@ -228,7 +228,10 @@ private final class GraphRun: @unchecked Sendable {
             let groupsLingering = killSentAt == nil && teardownReason != nil && !anyRunning && stoppedGroupsHaveMembers()
             if !anyRunning && !gatesPending && !waitingForJudgement && !groupsLingering { break }
 
-            var wakeAt = now + 0.5
+            // An exit hidden from Foundation (see `noticeExitsHiddenByGrandchildren`) is seen at the next
+            // look: often while a run is young (a control command takes a tenth of a second), every half
+            // second once it has gone on for seconds.
+            var wakeAt = now + min(0.5, max(0.005, (now - startedAt) / 8))
             if sampling { wakeAt = min(wakeAt, nextSampleAt) }
             // A gated sender starts within 2 ms of its listener's port appearing (the stream waits for it).
             if gatesPending { wakeAt = min(wakeAt, now + 0.002) }
