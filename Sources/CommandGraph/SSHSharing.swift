@@ -2,8 +2,8 @@
 /// commands of the run (`zfs get`, `zfs snapshot`, `zfs set`, …) multiplex over, so that an update
 /// costs one TCP connection and one authentication for all of them instead of one each.
 ///
-/// The stream itself never goes through the master: the transfer's ssh keeps its own connection,
-/// so a bulk stream never shares a channel window with anything else.
+/// The stream goes through the master only where nothing else runs beside it (one pair's own master;
+/// see `Replicator.streamSource`).
 public struct SSHSharing: Sendable, Hashable {
     /// The master's control socket (`-o ControlPath=`); an absolute path.
     public let controlPath: String

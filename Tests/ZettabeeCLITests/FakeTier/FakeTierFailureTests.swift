@@ -39,6 +39,13 @@ final class FakeTierFailureTests: XCTestCase {
                          words: ["transfer failed", "Connection to src closed"])
     }
 
+    /// A short run directory: the pair's control commands share one ssh connection, and the stream's
+    /// ssh is one of its clients; the stream cut short there is the same failure.
+    func testSSHConnectionDropsDuringAMultiplexedTransfer() throws {
+        try failedUpdate(options: "", fault: ["tool": "ssh", "effect": "drop", "bytes": "100000", "match": "*zfs send*"],
+                         words: ["transfer failed", "Connection to src closed"], label: "mux", multiplexedStream: true)
+    }
+
     /// With a decompressor between ssh and the receive, the decompressor's premature end of its input
     /// is a consequence: ssh's own message is reported.
     func testSSHConnectionDropsDuringACompressedTransfer() throws {
@@ -86,9 +93,10 @@ final class FakeTierFailureTests: XCTestCase {
     /// The scenario: initialize, write, update with `fault` → exit 1 and one line with `words`; both sides
     /// exactly as before; the lock gone; then, without the fault, the next update succeeds.
     func failedUpdate(options: String, fault: [String: String], words: [String], anyOf: [String] = [], snapshotAttempted: Bool = true,
-                      transferAttempted: Bool = true, discardedUnsent: Bool = false,
-                      file: StaticString = #filePath, line: UInt = #line) throws {
-        let world = try FakeTierWorld(name)
+                      transferAttempted: Bool = true, discardedUnsent: Bool = false, label: String? = nil,
+                      multiplexedStream: Bool = false, file: StaticString = #filePath, line: UInt = #line) throws {
+        // (The test's name makes a run directory too long for an ssh control socket: nothing is shared.)
+        let world = try FakeTierWorld(label ?? name)
         try world.standardHosts(size: "2M")
         try world.writeConfig("src:tank/data  backup:backup/data  \(options)")
         let fingerprint = try world.fingerprint("backup/data")
@@ -117,6 +125,9 @@ final class FakeTierFailureTests: XCTestCase {
                        "source snapshots", file: file, line: line)
         XCTAssertFalse(FileManager.default.fileExists(atPath: world.lockPath(fingerprint)), "lock released", file: file, line: line)
         XCTAssertTrue(world.log(fingerprint).contains("ERROR update failed: "), file: file, line: line)
+        let streamSSH = try world.calls().filter { $0.tool == "ssh" && $0.line.contains("zfs send") }
+        XCTAssertEqual(streamSSH.map { $0.argv.contains("ControlMaster=no") }, streamSSH.isEmpty ? [] : [multiplexedStream],
+                       "the stream's ssh: \(streamSSH.map(\.line))", file: file, line: line)
         let snapshots = try world.zfsCalls("snapshot", on: "src")
         XCTAssertEqual(snapshots.count, snapshotAttempted ? 1 : 0, file: file, line: line)
         // The run's own snapshot is destroyed by the run itself, unless the destination saved the
