@@ -4,7 +4,7 @@
 Every comparison is made in one run, as a ratio, over alternating repetitions, and reported as a median.
 Times of the fake tools come from the fake world's call log (each fake logs its own duration and end time).
 """
-import argparse, datetime, json, os, platform, shlex, shutil, socket, statistics, subprocess, sys, tempfile, time
+import argparse, datetime, json, os, platform, re, shlex, shutil, socket, statistics, subprocess, sys, tempfile, time
 
 import bench_updates
 
@@ -134,11 +134,15 @@ def run_hand(lines, env):
 
 
 def transfer_lines(dry_run_output):
-    lines = dry_run_output.strip().split("\n")
-    snapshot = lines[0]
-    if lines[2].startswith("# after port"):
-        return snapshot, lines[1:4]
-    return snapshot, lines[1:2]
+    """The snapshot's line and the transfer's lines of a dry run, as typed by hand: without the note on
+    the shared ssh connection and without its client options (the hand's ssh connects on its own)."""
+    lines = [re.sub(r" -o ControlMaster=no -o ControlPath=\S+", "", line)
+             for line in dry_run_output.strip().split("\n") if not line.startswith("# control commands")]
+    at = next(i for i, line in enumerate(lines) if "zfs snapshot" in line)
+    snapshot = lines[at]
+    if lines[at + 2].startswith("# after port"):
+        return snapshot, lines[at + 1:at + 4]
+    return snapshot, lines[at + 1:at + 2]
 
 
 def read_report(path):
