@@ -82,12 +82,19 @@ final class RealTierFailureTests: XCTestCase {
         var sessions: [Int32] = []
         let caught = poll(timeout: 60, interval: 0.02) {
             let processes = ProcTable.all()
-            // zfs-fuse's zfs hands its stdin to the daemon, so progress is what the local ssh
-            // client has written into the pipe towards zfs receive
+            // zfs-fuse's zfs hands its stdin to the daemon, so progress is what the local ssh has
+            // written into the pipe towards zfs receive: the stream's ssh is a client of the pair's
+            // master, which writes the stream into the pipe the client handed it.
             guard let client = processes.first(where: {
                 ($0.arguments.first.map { ($0 as NSString).lastPathComponent } == "ssh")
                     && $0.arguments.contains(where: { $0.contains("send") && $0.contains("\(pair.sourceFS)@") })
-            }), let written = ProcTable.bytesWritten(pid: client.pid), written >= 4 << 20 else { return false }
+            }) else { return false }
+            let controlPath = client.arguments.first { $0.hasPrefix("ControlPath=") }
+            let connection = controlPath.flatMap { path in
+                processes.first { $0.arguments.contains("ControlMaster=yes") && $0.arguments.contains(path) }
+            }
+            let written = ([client.pid] + (connection.map { [$0.pid] } ?? [])).compactMap(ProcTable.bytesWritten).reduce(0, +)
+            guard written >= 4 << 20 else { return false }
             sessions = processes.filter { $0.arguments.first?.hasPrefix("sshd:") == true
                 && ProcTable.descends($0.pid, from: master) }.map(\.pid)
             guard !sessions.isEmpty else { return false }
