@@ -1,10 +1,13 @@
 import Foundation
+import GraphRunner
 
 /// zettabee's entry point: parses the command line and runs the action. Returns the exit code.
+/// `executor` starts every process the action needs (tests run the entry point in their own process
+/// with one that starts none).
 public enum ZettabeeMain {
     public static func run(
         arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment,
-        terminal: Terminal = .standard
+        terminal: Terminal = .standard, executor: any GraphExecuting = ProcessRunner()
     ) -> Int32 {
         let request: CommandLineRequest
         do {
@@ -40,7 +43,7 @@ public enum ZettabeeMain {
                     }
                 }
             }
-            return ActionRunner(invocation: invocation, terminal: terminal).run()
+            return ActionRunner(invocation: invocation, terminal: terminal, executor: executor).run()
         }
     }
 }

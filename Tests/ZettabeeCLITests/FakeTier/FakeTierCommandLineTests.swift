@@ -1,8 +1,9 @@
 import Foundation
 import XCTest
 
-/// Configuration and command-line errors through the built binary: exit 2, the message on stderr,
-/// nothing on stdout, and no zfs, ssh or mbuffer run.
+/// Configuration and command-line errors: exit 2, the message on stderr, nothing on stdout, and no zfs,
+/// ssh or mbuffer run. Decided before any process starts, they run in the test's own process
+/// (`zettabeeInProcess`); setup's directories and modes, through the built binary.
 final class FakeTierCommandLineTests: XCTestCase {
     // MARK: configuration errors
 
@@ -27,7 +28,7 @@ final class FakeTierCommandLineTests: XCTestCase {
             try (testCase.lines.joined(separator: "\n") + "\n").write(toFile: world.configPath, atomically: true, encoding: .utf8)
             try world.clearCalls()
             for action in [["update", "backup/data"], ["initialize", "backup/data"], ["fingerprint"]] {
-                let outcome = try world.zettabee(arguments: action)
+                let outcome = world.zettabeeInProcess(arguments: action)
                 let context = "case \(index), \(action[0])"
                 XCTAssertEqual(outcome.exitCode, 2, context)
                 XCTAssertEqual(outcome.stdout, "", context)
@@ -45,7 +46,7 @@ final class FakeTierCommandLineTests: XCTestCase {
 
     func testMissingConfigurationFile() throws {
         let world = try FakeTierWorld(name)
-        let outcome = try world.zettabee("update", "backup/data")
+        let outcome = world.zettabeeInProcess("update", "backup/data")
         world.expectFailure(outcome, code: 2, action: "update", destination: "backup/data",
                             words: ["cannot read configuration", world.configPath])
         XCTAssertEqual(try world.calls().count, 0)
@@ -69,7 +70,7 @@ final class FakeTierCommandLineTests: XCTestCase {
             (["--dry-run=yes", "update", "backup/data"], "Error: Option '--dry-run' does not take a value"),
         ]
         for (arguments, firstLine) in cases {
-            let outcome = try world.zettabee(arguments: arguments)
+            let outcome = world.zettabeeInProcess(arguments: arguments)
             XCTAssertEqual(outcome.exitCode, 2, "\(arguments)")
             XCTAssertEqual(outcome.stdout, "", "\(arguments)")
             let lines = outcome.stderr.split(separator: "\n").map(String.init)
@@ -86,17 +87,17 @@ final class FakeTierCommandLineTests: XCTestCase {
         try world.writeConfig("src:tank/a  backup:backup/one/data", "src:tank/b  backup:backup/two/data")
         try world.clearCalls()
 
-        let ambiguous = try world.zettabee("update", "data")
+        let ambiguous = world.zettabeeInProcess("update", "data")
         world.expectFailure(ambiguous, code: 2, action: "update", destination: "data",
                             words: ["'data' is ambiguous", "backup:backup/one/data", "backup:backup/two/data"])
-        let unknown = try world.zettabee("initialize", "backup/three")
+        let unknown = world.zettabeeInProcess("initialize", "backup/three")
         world.expectFailure(unknown, code: 2, action: "initialize", destination: "backup/three",
                             words: ["no pair has the destination 'backup/three'", "backup:backup/one/data, backup:backup/two/data"])
         XCTAssertEqual(try world.calls().count, 0, "nothing ran")
 
         // Each of the forms that does name one pair resolves to it.
         for form in ["backup:backup/one/data", "backup/one/data"] {
-            let outcome = try world.zettabee("fingerprint", form)
+            let outcome = world.zettabeeInProcess("fingerprint", form)
             XCTAssertEqual(outcome.exitCode, 0, outcome.stderr)
             XCTAssertEqual(outcome.stdout.count, 33, form)
         }
@@ -105,7 +106,7 @@ final class FakeTierCommandLineTests: XCTestCase {
     func testHelpAndVersionPrintToStdoutAndExitZero() throws {
         let world = try FakeTierWorld(name)
         for arguments in [["--help"], ["-h"], ["update", "--help"], ["frobnicate", "-h"]] {
-            let outcome = try world.zettabee(arguments: arguments, withDirectories: false)
+            let outcome = world.zettabeeInProcess(arguments: arguments, withDirectories: false)
             XCTAssertEqual(outcome.exitCode, 0, "\(arguments)")
             XCTAssertEqual(outcome.stderr, "", "\(arguments)")
             XCTAssertTrue(outcome.stdout.contains("Usage: zettabee [options] <action> [<destination>]"), "\(arguments)")
@@ -114,12 +115,26 @@ final class FakeTierCommandLineTests: XCTestCase {
             }
         }
         for arguments in [["--version"], ["-V"], ["-V", "update"]] {
-            let outcome = try world.zettabee(arguments: arguments, withDirectories: false)
+            let outcome = world.zettabeeInProcess(arguments: arguments, withDirectories: false)
             XCTAssertEqual(outcome.exitCode, 0, "\(arguments)")
             XCTAssertEqual(outcome.stderr, "", "\(arguments)")
             XCTAssertTrue(outcome.stdout.hasPrefix("zettabee "), outcome.stdout)
             XCTAssertEqual(outcome.stdout.split(separator: "\n").count, 1, outcome.stdout)
         }
+    }
+
+    /// The in-process runs above could not hide a process: an action that needs one hands it to the
+    /// executor, which records it (and starts nothing).
+    func testAnInProcessRunRecordsEveryProcessTheActionWouldStart() throws {
+        let world = try FakeTierWorld(name)
+        try world.writeConfig("src:tank/data  backup:backup/data")
+        try world.clearCalls()
+        let (outcome, attempts) = InProcessZettabee.run(
+            ["-c", world.configPath, "--run-dir", world.runDirectory, "--log-dir", world.logDirectory, "status"],
+            environment: world.environment)
+        XCTAssertFalse(attempts.isEmpty, "status reads both hosts: \(outcome)")
+        XCTAssertTrue(attempts.contains { $0.contains("zfs get") }, "\(attempts)")
+        XCTAssertEqual(try world.calls().count, 0, "and nothing ran")
     }
 
     func testSetupCreatesPrivateDirectoriesAndFingerprintListsPairs() throws {

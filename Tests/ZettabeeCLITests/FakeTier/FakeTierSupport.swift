@@ -112,6 +112,20 @@ final class FakeTierWorld: Sendable {
         return try TestProcess.run(PackagePaths.zettabee, base + arguments, environment: environment, timeout: timeout, file: file, line: line)
     }
 
+    /// The same run inside the test process (`InProcessZettabee`), for what is decided before any
+    /// process would start (command line, configuration, destinations): it must try to start none.
+    func zettabeeInProcess(_ arguments: String..., file: StaticString = #filePath, line: UInt = #line) -> ProcessOutcome {
+        zettabeeInProcess(arguments: arguments, file: file, line: line)
+    }
+
+    func zettabeeInProcess(arguments: [String], withDirectories: Bool = true,
+                           file: StaticString = #filePath, line: UInt = #line) -> ProcessOutcome {
+        let base = withDirectories ? ["-c", configPath, "--run-dir", runDirectory, "--log-dir", logDirectory] : []
+        let (outcome, attempts) = InProcessZettabee.run(base + arguments, environment: environment)
+        XCTAssertEqual(attempts, [], "\(arguments): no process may start", file: file, line: line)
+        return outcome
+    }
+
     /// `setup`, then the pair's `initialize`, both succeeding silently.
     func setupAndInitialize(_ destination: String, file: StaticString = #filePath, line: UInt = #line) throws {
         try expectSuccess(try zettabee("setup", file: file, line: line), file: file, line: line)
