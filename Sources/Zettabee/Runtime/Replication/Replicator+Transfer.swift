@@ -23,7 +23,10 @@ extension Replicator {
         let receiver = receiverStage(of: lowered)
         let bytes = ByteCounter()
         let observer = settings.observer
-        observer?.phase("transfer", estimatedBytes: observer?.wantsSizeEstimate == true && !changes.rendersOnly ? estimatedSize(of: send) : nil)
+        // The snapshot's line estimated this very stream; otherwise, a terminal's progress line asks.
+        let known = send.resumeToken == nil ? lineEstimate.flatMap { $0.snapshot == send.snapshot ? $0.bytes : nil } : nil
+        observer?.phase("transfer", estimatedBytes: known
+            ?? (observer?.wantsSizeEstimate == true && !changes.rendersOnly ? estimatedSize(of: send) : nil))
         let counted = countedStage(of: lowered)
         var options = RunOptions(
             stallTimeout: settings.stallTimeout ?? Double(pair.options.stallTimeout.seconds), environment: settings.environment,
