@@ -26,31 +26,6 @@ final class OpsLockTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: world.runDirectory + "/\(fp).progress.json"))
     }
 
-    /// An update started without a terminal (cron) still knows its stream's size: `zfs send -nvP` rides
-    /// in the snapshot's remote line, so `runstatus` shows a percent and an ETA, at no extra round trip.
-    func testRunstatusOfACronUpdateShowsPercentAndETA() throws {
-        let world = try OpsWorld()
-        let fp = world.fingerprint
-        XCTAssertEqual(try world.zettabee("initialize", "backup/data").exitCode, 0)
-        try world.ctl("--host", "src", "write", "tank/data", "3M")
-        try world.slowSend(bytesPerSecond: 1_000_000)
-        try FileManager.default.removeItem(atPath: world.world + "/calls.log")  // the update's calls only
-        let running = try world.start("update", "backup/data")
-        world.waitUntil("the update to publish progress") {
-            FileManager.default.fileExists(atPath: world.runDirectory + "/\(fp).progress.json")
-        }
-        let outcome = try world.zettabee("runstatus", "data", timeout: 60)
-        running.waitUntilExit()
-        XCTAssertEqual(running.terminationStatus, 0)
-        XCTAssertEqual(outcome.exitCode, 0, outcome.stderr)
-        XCTAssertNotNil(outcome.stdout.range(of: #"update transfer: .* of 3\.0 MiB \(\d+%\) at .*, ETA \d+:\d\d:\d\d"#,
-                                             options: .regularExpression), outcome.stdout)
-        let sshLines = try String(contentsOfFile: world.world + "/calls.log", encoding: .utf8).split(separator: "\n")
-            .filter { $0.contains(#""tool":"ssh""#) && $0.contains(" -n -v -P ") }
-        XCTAssertEqual(sshLines.count, 1, "one estimate, in the snapshot's line: \(sshLines)")
-        XCTAssertTrue(sshLines.first?.contains("zfs snapshot") ?? false, "\(sshLines)")
-    }
-
     func testStaleLockAfterSIGKILLIsRecognisedAndUnlocked() throws {
         let world = try OpsWorld()
         let fp = world.fingerprint

@@ -10,22 +10,6 @@ extension Replicator {
         var sourceState: DatasetState?
     }
 
-    /// `zfs send -nvP` of the stream the run is about to send, where the source's zfs estimates and the
-    /// tree goes as one stream: it rides in the snapshot's line, so every run (cron's too, for
-    /// `runstatus`) knows the size and the progress has a percent and an ETA, at no extra round trip.
-    func sizeEstimateCommand(_ snapshot: String, base: String?, source sourceState: DatasetState) throws(ActionError) -> Command? {
-        guard let capabilities = settings.capabilities.value(at: source.origin, pool: pair.source.dataset.pool),
-              capabilities.sendEstimates,
-              !(recursive && MountpointGuard.sendsDatasetByDataset(streamFormat, source: sourceState))
-        else { return nil }
-        let name = try snapshotName(pair.source.dataset, snapshot)
-        let from = try base.map { name throws(ActionError) in try snapshotName(pair.source.dataset, name) }
-        return ZFS.send(
-            name, incremental: from.map { ZFS.Incremental.from($0) }, replicate: recursive, raw: streamFormat.raw,
-            largeBlocks: streamFormat.largeBlocks, compressed: streamFormat.compressed, embedded: streamFormat.embedded,
-            estimateOnly: true, verbose: true, parsable: true)
-    }
-
     /// `zfs snapshot [-r]`, `zfs hold [-r]` and the tree's `zfs get` as one line on the source
     /// (`ChangeExecuting.change(sequence:on:)`), stopping at the first failure. A failure is judged as
     /// it would be alone: a snapshot refused as busy is tried again, any other snapshot failure ends the
@@ -35,20 +19,12 @@ extension Replicator {
     ///
     /// Held from the start, the snapshot cannot vanish while it is sent, and the state read here is what
     /// the received snapshots are verified against: no second read of the source after the transfer.
-    ///
-    /// `estimate`: `sizeEstimateCommand`'s, run last in the line; what it finds is kept for the transfer's
-    /// progress (`lineEstimate`).
-    func takeSnapshot(_ snapshot: String, estimate: Command? = nil) throws(ActionError) -> TakenSnapshot {
+    func takeSnapshot(_ snapshot: String) throws(ActionError) -> TakenSnapshot {
         let dataset = pair.source.dataset
         let take = try snapshotCommand(dataset, snapshot, recursive: recursive)
         let hold = try holdCommand(snapshot, dataset: dataset)
         let read = try stateCommand(dataset, extra: [])
-        let outcomes = changes.change(sequence: [take, hold, read] + (estimate.map { [$0] } ?? []), on: source)
-        if !rendering, outcomes.count > 3, case .succeeded(let stdout) = outcomes[3],
-           let bytes = Self.estimatedSize(parsing: stdout), let name = try? snapshotName(dataset, snapshot) {
-            log.debug("estimated stream size: \(bytes) bytes")
-            lineEstimate = (name, bytes)
-        }
+        let outcomes = changes.change(sequence: [take, hold, read], on: source)
 
         switch outcomes[0] {
         case .succeeded: break

@@ -23,10 +23,7 @@ extension Replicator {
         let receiver = receiverStage(of: lowered)
         let bytes = ByteCounter()
         let observer = settings.observer
-        // The snapshot's line estimated this very stream; otherwise, a terminal's progress line asks.
-        let known = send.resumeToken == nil ? lineEstimate.flatMap { $0.snapshot == send.snapshot ? $0.bytes : nil } : nil
-        observer?.phase("transfer", estimatedBytes: known
-            ?? (observer?.wantsSizeEstimate == true && !changes.rendersOnly ? estimatedSize(of: send) : nil))
+        observer?.phase("transfer", estimatedBytes: observer?.wantsSizeEstimate == true && !changes.rendersOnly ? estimatedSize(of: send) : nil)
         let counted = countedStage(of: lowered)
         var options = RunOptions(
             stallTimeout: settings.stallTimeout ?? Double(pair.options.stallTimeout.seconds), environment: settings.environment,

@@ -71,9 +71,6 @@ public final class Replicator: @unchecked Sendable {
     /// The source has child filesystems: the pair's snapshots are taken, sent, held, released and
     /// destroyed with its descendants. Set from the source's state at the start of a run.
     var recursive = false
-    /// The size of the stream of the snapshot just taken, as `zfs send -nvP` estimated it in the
-    /// snapshot's line (`takeSnapshot`).
-    var lineEstimate: (snapshot: SnapshotName, bytes: UInt64)?
     /// How this run's streams are sent and received; decided once the source's tree is read.
     var streamFormat = StreamFormat()
 
@@ -319,7 +316,7 @@ public final class Replicator: @unchecked Sendable {
         let byReceive = destinationCapabilities.receivePropertyOverrides
         settings.observer?.phase("snapshot", estimatedBytes: sourceState.value("referenced").flatMap { UInt64($0) })
         log.info("initialize: full send of \(pair.source.dataset)@\(snapshot)\(recursive ? " with descendants" : "") to \(pair.destination.dataset) over \(transportDescription)")
-        let taken = try takeSnapshot(snapshot, estimate: try sizeEstimateCommand(snapshot, base: nil, source: sourceState))
+        let taken = try takeSnapshot(snapshot)
         let sourceSnapshot = try snapshotName(pair.source.dataset, snapshot)
         let transfer: (bytes: UInt64, seconds: Double)
         do {
@@ -410,7 +407,7 @@ public final class Replicator: @unchecked Sendable {
         let sourceSnapshot = try snapshotName(pair.source.dataset, snapshot)
         settings.observer?.phase("snapshot", estimatedBytes: nil)
         log.info("update: incremental send \(base) -> \(snapshot) of \(pair.source.dataset) to \(pair.destination.dataset) over \(transportDescription)\(force ? " (rollback allowed)" : "")\(resumable ? " (resumable)" : "")")
-        let taken = try takeSnapshot(snapshot, estimate: try sizeEstimateCommand(snapshot, base: base, source: sourceState))
+        let taken = try takeSnapshot(snapshot)
         let transfer: (bytes: UInt64, seconds: Double)
         do {
             transfer = try transferTree(
