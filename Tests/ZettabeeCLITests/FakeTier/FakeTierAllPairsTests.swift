@@ -74,6 +74,30 @@ final class FakeTierAllPairsTests: XCTestCase {
         XCTAssertTrue(printed.allSatisfy { $0.contains("/host-") }, dry.stdout)
     }
 
+    /// The source host refuses connections: the run's master cannot start, every pair then connects on
+    /// its own and fails with one line naming the refusal; no pair changes, nothing is left behind.
+    func testASourceHostThatRefusesConnectionsFailsEachOfItsPairsAndChangesNothing() throws {
+        let world = try makeWorld()
+        try world.expectSuccess(try world.zettabee("initialize", "--all"))
+        for name in names { try world.ctl(FakeTierWorld.sourceHost, "write", "tank/\(name)", "100K") }
+        let before = try names.map { try world.pairState(source: "tank/\($0)", destination: "backup/\($0)") }
+        try world.addFault(["tool": "ssh", "host": "src", "effect": "refused"])
+
+        let outcome = try world.zettabee("update", "--all", "--jobs", "2")
+        XCTAssertEqual(outcome.exitCode, 1, outcome.stderr)
+        XCTAssertEqual(outcome.stdout, "")
+        let errors = outcome.stderr.split(separator: "\n").map(String.init)
+        XCTAssertEqual(errors.count, names.count, outcome.stderr)
+        for name in names {
+            XCTAssertTrue(errors.contains { $0.hasPrefix("zettabee: error: update backup/\(name): ") && $0.contains("Connection refused") },
+                          outcome.stderr)
+        }
+        XCTAssertEqual(try names.map { try world.pairState(source: "tank/\($0)", destination: "backup/\($0)") }, before)
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: world.runDirectory)
+            .filter { $0.hasSuffix(".ssh") || $0.hasSuffix(".lck") }
+        XCTAssertEqual(leftovers, [], "no control socket or lock is left")
+    }
+
     func testOneFailingPairLeavesTheOthersUpdatedAndItsOwnBaseIntact() throws {
         let world = try makeWorld()
         try world.expectSuccess(try world.zettabee("initialize", "--all"))
