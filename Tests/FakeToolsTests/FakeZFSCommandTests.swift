@@ -5,6 +5,12 @@ import XCTest
 final class FakeZFSCommandTests: XCTestCase {
     var h: FakeWorldHarness!
 
+    /// XCTest keeps every test case alive to the end: let go of the world here, so its directory goes.
+    override func tearDown() {
+        h = nil
+        super.tearDown()
+    }
+
     override func setUpWithError() throws {
         h = try FakeWorldHarness()
         h.standardSetup()
