@@ -142,3 +142,20 @@ final class FakeWorldHarness {
         return condition()
     }
 }
+
+/// A test case with a fresh fake world per test (`standardSetup`), as `h`. XCTest keeps every test
+/// case alive to the end of the run, so the world is let go of in `tearDown`, and its directory goes.
+class FakeWorldTestCase: XCTestCase {
+    var h: FakeWorldHarness!
+
+    override func setUpWithError() throws {
+        try super.setUpWithError()
+        h = try FakeWorldHarness()
+        h.standardSetup()
+    }
+
+    override func tearDown() {
+        h = nil
+        super.tearDown()
+    }
+}

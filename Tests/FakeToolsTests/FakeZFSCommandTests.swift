@@ -2,20 +2,7 @@ import Foundation
 import XCTest
 
 /// list/get/set/inherit, snapshots, destroy, holds, zpool, legacy mode, faults, estimates and the call log.
-final class FakeZFSCommandTests: XCTestCase {
-    var h: FakeWorldHarness!
-
-    /// XCTest keeps every test case alive to the end: let go of the world here, so its directory goes.
-    override func tearDown() {
-        h = nil
-        super.tearDown()
-    }
-
-    override func setUpWithError() throws {
-        h = try FakeWorldHarness()
-        h.standardSetup()
-    }
-
+final class FakeZFSCommandTests: FakeWorldTestCase {
     func testSnapshotsHaveGuidCreatetxgAndCreation() {
         h.ok("zfake-ctl clock 1700000000 && zfs snapshot tank/src@c")
         var r = h.sh("zfs get -Hp -o property,value guid,createtxg,creation tank/src@c")

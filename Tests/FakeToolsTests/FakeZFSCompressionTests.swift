@@ -4,18 +4,9 @@ import XCTest
 /// Compressed data in the fake (reference §A14): a per-filesystem ratio, physical and logical sizes,
 /// `send -c`/`-w` streams of the physical bytes, estimates, what the receiver keeps, and the stream
 /// flags that resume tokens carry.
-final class FakeZFSCompressionTests: XCTestCase {
-    var h: FakeWorldHarness!
-
-    /// XCTest keeps every test case alive to the end: let go of the world here, so its directory goes.
-    override func tearDown() {
-        h = nil
-        super.tearDown()
-    }
-
+final class FakeZFSCompressionTests: FakeWorldTestCase {
     override func setUpWithError() throws {
-        h = try FakeWorldHarness()
-        h.standardSetup()
+        try super.setUpWithError()
         // tank/c: 6 MiB at @a, 3 MiB more at @b, compressing 3:1.
         h.ok("zfs create tank/c && zfake-ctl compress tank/c 3.00 && zfake-ctl write tank/c 6M && zfs snapshot tank/c@a"
             + " && zfake-ctl write tank/c 3M && zfs snapshot tank/c@b")

@@ -4,20 +4,7 @@ import XCTest
 /// Native encryption in the fake (reference §A11–A13): create and key commands with their messages and
 /// exit codes, the properties `get all` shows, sends that need the key or refuse properties, raw sends
 /// and receives (full, incremental, `-R`, resumed) and the receive's refusals.
-final class FakeZFSEncryptionTests: XCTestCase {
-    var h: FakeWorldHarness!
-
-    /// XCTest keeps every test case alive to the end: let go of the world here, so its directory goes.
-    override func tearDown() {
-        h = nil
-        super.tearDown()
-    }
-
-    override func setUpWithError() throws {
-        h = try FakeWorldHarness()
-        h.standardSetup()
-    }
-
+final class FakeZFSEncryptionTests: FakeWorldTestCase {
     /// `tank/secret` (passphrase `secret12`) with `@a` (2 MiB) and `@b` (+1 MiB), and an inheriting child.
     func encryptedSetup() {
         h.ok("echo secret12 | zfs create -o encryption=on -o keyformat=passphrase tank/secret && zfs create tank/secret/kid"

@@ -3,20 +3,7 @@ import XCTest
 
 /// Mount state in the fake (reference §A15): `zfs mount`/`unmount` and their messages, `mounted`,
 /// `canmount`, mountpoints with received values, what a receive mounts, and what `zfake ctl dump` shows.
-final class FakeZFSMountTests: XCTestCase {
-    var h: FakeWorldHarness!
-
-    /// XCTest keeps every test case alive to the end: let go of the world here, so its directory goes.
-    override func tearDown() {
-        h = nil
-        super.tearDown()
-    }
-
-    override func setUpWithError() throws {
-        h = try FakeWorldHarness()
-        h.standardSetup()
-    }
-
+final class FakeZFSMountTests: FakeWorldTestCase {
     func lines(_ text: String) -> [String] { text.split(separator: "\n").map(String.init) }
 
     /// Dataset name → its fields in `zfake ctl dump`.

@@ -6,20 +6,7 @@ import XCTest
 /// module/zcommon/zfs_prop.c (which types each visible property applies to). Every row the fake prints
 /// must be a row of that table, in its order; the rows it leaves out are listed, so each one added
 /// later moves from `leftOut` to the fake's output.
-final class FakeZFSPropertyTableTests: XCTestCase {
-    var h: FakeWorldHarness!
-
-    /// XCTest keeps every test case alive to the end: let go of the world here, so its directory goes.
-    override func tearDown() {
-        h = nil
-        super.tearDown()
-    }
-
-    override func setUpWithError() throws {
-        h = try FakeWorldHarness()
-        h.standardSetup()
-    }
-
+final class FakeZFSPropertyTableTests: FakeWorldTestCase {
     /// Visible properties in zfs_prop_t order with the dataset types they apply to
     /// (F filesystem, V volume, S snapshot, B bookmark). Hidden ones (name, iscsioptions, numclones,
     /// useraccounting, stmf_sbd_lu, unique, inconsistent, prevsnap, pbkdf2salt, keyguid, remaptxg,

@@ -3,20 +3,7 @@ import XCTest
 
 /// `zfs receive`'s destination checks (every row of the reference's §A9), send flavours, resume,
 /// stream verification and concurrency.
-final class FakeZFSReceiveTests: XCTestCase {
-    var h: FakeWorldHarness!
-
-    /// XCTest keeps every test case alive to the end: let go of the world here, so its directory goes.
-    override func tearDown() {
-        h = nil
-        super.tearDown()
-    }
-
-    override func setUpWithError() throws {
-        h = try FakeWorldHarness()
-        h.standardSetup()
-    }
-
+final class FakeZFSReceiveTests: FakeWorldTestCase {
     func testEmptyAndShortStdin() {
         var r = h.sh("zfs receive backup/dst < /dev/null")
         XCTAssertEqual(r.code, 1)
