@@ -46,10 +46,4 @@ public final class CapabilityCache: @unchecked Sendable {
         defer { condition.unlock() }
         return entries[Key(location: location, pool: pool)]
     }
-
-    func store(_ capabilities: HostCapabilities, at location: Location, pool: String) {
-        condition.lock()
-        defer { condition.unlock() }
-        entries[Key(location: location, pool: pool)] = capabilities
-    }
 }
