@@ -1,4 +1,4 @@
-/// Filters a stream passes through: compression, and `cat` for tests and benchmarks.
+/// Filters a stream passes through: compression, and `cat` (whose write count is the stream's size).
 /// All write to stdout and print nothing but errors.
 
 public enum Zstd {
@@ -42,6 +42,6 @@ public enum LZ4 {
 public enum Cat {
     public static let executable = "cat"
 
-    /// `cat`: stdin to stdout.
+    /// `cat`: stdin to stdout, writing nothing else (so its write count is exactly what passed).
     public static func copy() -> Command { Command(executable, label: "cat") }
 }

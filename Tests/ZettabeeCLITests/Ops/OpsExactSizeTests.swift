@@ -6,15 +6,25 @@ import XCTest
 /// performance data. The expected size is the same `zfs send` (the argv zettabee ran, from the fake's
 /// call log) run again by the test and counted with `wc -c`.
 final class OpsExactSizeTests: XCTestCase {
-    /// Over ssh with zstd the stage feeding `zfs receive` is the real `zstd -d`. The expected size: the
+    /// Over ssh with zstd the stage feeding `zfs receive` is the real `zstd -d`.
+    func testADecompressedTransferRecordsTheExactStreamSize() throws {
+        try assertExactSizes(compress: "zstd", counter: "zstd -d")
+    }
+
+    /// Over plain ssh the stage feeding `zfs receive` is `cat`.
+    func testAPlainSSHTransferRecordsTheExactStreamSize() throws {
+        try assertExactSizes(compress: "none", counter: "cat")
+    }
+
+    /// An initialize and three updates of the pair `pool/copy` sent with `compress`. The expected size: the
     /// same send (flags from the fake's call log) of the destination's copy, whose name has the length of
     /// the source's (the fake stream carries the names), counted with `wc -c`; the destination keeps every
     /// snapshot it received, the source only the base.
-    func testADecompressedTransferRecordsTheExactStreamSize() throws {
-        let world = try OpsWorld(configLines: ["src:tank/data  backup:pool/zstd  compress=zstd"])
+    private func assertExactSizes(compress: String, counter: String) throws {
+        let world = try OpsWorld(configLines: ["src:tank/data  backup:pool/copy  compress=\(compress)"])
         try world.ctl("--host", "backup", "create-pool", "pool")
         let fingerprint = try XCTUnwrap(
-            try world.zettabee("fingerprint", "pool/zstd").stdout.split(separator: "\n").first.map(String.init))
+            try world.zettabee("fingerprint", "pool/copy").stdout.split(separator: "\n").first.map(String.init))
         var base: String?
         // Short ones (no progress sample would have seen them) and longer ones alike.
         for (action, size) in [("initialize", ""), ("update", "3M"), ("update", "40K"), ("update", "1")] {
@@ -23,28 +33,28 @@ final class OpsExactSizeTests: XCTestCase {
             let outcome = try TestProcess.run(
                 PackagePaths.zettabee,
                 ["-c", world.config, "--run-dir", world.runDirectory, "--log-dir", world.logDirectory,
-                 "-N", "nagios.example", "--send-nsca-config", world.nscaConfig, action, "pool/zstd"],
+                 "-N", "nagios.example", "--send-nsca-config", world.nscaConfig, action, "pool/copy"],
                 environment: world.environment, timeout: 60)
             XCTAssertEqual(outcome.exitCode, 0, outcome.stderr)
             XCTAssertEqual(outcome.stderr, "")
             let sent = try lastSend(world, after: callsBefore)
             let snapshot = try XCTUnwrap(sent.last?.split(separator: "@").last.map(String.init))
             let flags = sent.filter { $0.hasPrefix("-") && $0 != "-i" && $0 != "-I" }
-            let incremental = base.map { ["-i", "pool/zstd@\($0)"] } ?? []
-            let expected = try streamSize(world, host: "backup", sendArgv: ["send"] + flags + incremental + ["pool/zstd@\(snapshot)"])
+            let incremental = base.map { ["-i", "pool/copy@\($0)"] } ?? []
+            let expected = try streamSize(world, host: "backup", sendArgv: ["send"] + flags + incremental + ["pool/copy@\(snapshot)"])
             XCTAssertGreaterThan(expected, 0)
             base = snapshot
 
             let log = (try? String(contentsOfFile: "\(world.logDirectory)/\(fingerprint).log", encoding: .utf8)) ?? ""
             let done = log.split(separator: "\n").last { $0.contains("\(action) done:") }.map(String.init) ?? ""
             XCTAssertTrue(done.contains(", \(expected) bytes ("), "\(action) \(size): \(done)")
-            XCTAssertTrue(log.contains("transfer: \(expected) bytes, exactly as zstd"), log)
+            XCTAssertTrue(log.contains("transfer: \(expected) bytes, exactly as \(counter) wrote them"), log)
 
             let record = try JSONSerialization.jsonObject(
                 with: Data(contentsOf: URL(fileURLWithPath: "\(world.runDirectory)/\(fingerprint).last.json"))) as? [String: Any]
             XCTAssertEqual((record?["bytes"] as? NSNumber)?.uint64Value, expected, "\(action) \(size)")
 
-            let status = try world.zettabee("status", "--json", "pool/zstd")
+            let status = try world.zettabee("status", "--json", "pool/copy")
             let pairs = (try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])?["pairs"] as? [[String: Any]]
             let lastRun = pairs?.first?["lastRun"] as? [String: Any]
             XCTAssertEqual((lastRun?["bytes"] as? NSNumber)?.uint64Value, expected, status.stdout)

@@ -1,14 +1,14 @@
 import Foundation
 import XCTest
 
-/// With the real mbuffer and zstd feeding the real `zfs receive` (zfs-fuse), an initialize records the
+/// With the real mbuffer, zstd and cat (plain ssh) feeding the real `zfs receive` (zfs-fuse), an initialize records the
 /// stream's exact size: the same `zfs send` of the base, run again on the source by the test and counted
 /// with `wc -c`.
 final class RealTierExactSizeTests: XCTestCase {
-    func testRealTierMbufferAndZstdTransfersRecordTheExactStreamSize() throws {
+    func testRealTierMbufferZstdAndPlainSSHTransfersRecordTheExactStreamSize() throws {
         let env = try RealEnvironment.require()
         try env.ensureSSHD()
-        for transport in [RealTierTransport.mbuffer(port: try TCP.freePort()), .ssh(compress: "zstd")] {
+        for transport in [RealTierTransport.mbuffer(port: try TCP.freePort()), .ssh(compress: "zstd"), .ssh(compress: "none")] {
             let pair = try RealTierPair(env, label: "exact", transport: transport)
             defer { pair.cleanup() }
             try pair.createSource()

@@ -105,7 +105,10 @@ public enum TransferPlanner {
         case .ssh(let compression):
             var stages: [Stage] = [.remote(sendCommand, on: source)]
             switch compression {
-            case .none: break
+            case .none:
+                // ssh does not count what it writes into the pipe apart from its connection's traffic:
+                // `cat` feeds the receive instead, so the stream's exact size is its write count.
+                stages.append(.local(Cat.copy()))
             case .zstd:
                 stages += [.remote(try Zstd.compress(), on: source), .local(Zstd.decompress())]
             case .lz4:
