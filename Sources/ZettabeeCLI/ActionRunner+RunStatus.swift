@@ -1,4 +1,6 @@
+import CommandGraph
 import Foundation
+import GraphRunner
 import Zettabee
 
 extension ActionRunner {
@@ -21,9 +23,14 @@ extension ActionRunner {
         let live = isatty(STDOUT_FILENO) == 1
         var shown: Date?
         var latest = first
+        var size: StreamSizeAnswer?
         while true {
-            guard let progress = RunProgress.load(from: progressPath), progress.started == first.started else { break }
+            guard var progress = RunProgress.load(from: progressPath), progress.started == first.started else { break }
             latest = progress
+            if progress.estimatedBytes == nil, let stream = progress.stream {
+                if size == nil { size = askSize(of: stream, sentBy: pair) }
+                if let bytes = size?.bytes { progress.estimate(bytes) }
+            }
             if progress.updated != shown {
                 shown = progress.updated
                 if live {
@@ -44,4 +51,31 @@ extension ActionRunner {
         terminal.out(ProgressText.summary(record))
         return record.result == .success ? 0 : 1
     }
+
+    /// Asks the source, in the background, for the size of the stream a run is sending (a run without a
+    /// terminal does not ask itself): the same `zfs send -nvP` a run with a progress line runs. The
+    /// watching goes on meanwhile; without an answer it shows bytes and rate only.
+    func askSize(of stream: RecordedStream, sentBy pair: Pair) -> StreamSizeAnswer {
+        let answer = StreamSizeAnswer()
+        guard let command = try? SizeEstimate.command(for: try stream.specification()),
+              let source = try? TransferPlanner.sourceLocation(of: pair, sshConfig: options.sshConfigPath)
+        else { return answer }
+        let session = HostSession(
+            host: pair.source.host.rawValue, location: .remote(source), executor: executor,
+            runOptions: RunOptions(timeout: 60))
+        let thread = Thread {
+            if let output = try? session.run(command, limit: 1 << 20) { answer.set(SizeEstimate.parse(output)) }
+        }
+        thread.name = "size estimate"
+        thread.start()
+        return answer
+    }
+}
+
+/// The source's answer to `runstatus`'s size question, once it arrives.
+final class StreamSizeAnswer: @unchecked Sendable {
+    private let lock = NSLock()
+    private var answer: UInt64?
+    var bytes: UInt64? { lock.withLock { answer } }
+    func set(_ bytes: UInt64?) { lock.withLock { answer = bytes } }
 }

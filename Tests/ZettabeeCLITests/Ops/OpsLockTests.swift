@@ -26,6 +26,51 @@ final class OpsLockTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: world.runDirectory + "/\(fp).progress.json"))
     }
 
+    /// An update started without a terminal (cron) does not ask for its stream's size, but records the
+    /// stream: `runstatus` asks the source for that stream's size itself (`zfs send -nvP`, once) and
+    /// shows a percent and an ETA.
+    func testRunstatusOfACronUpdateAsksTheStreamSizeAndShowsAnETA() throws {
+        let world = try OpsWorld()
+        let fp = world.fingerprint
+        XCTAssertEqual(try world.zettabee("initialize", "backup/data").exitCode, 0)
+        try world.ctl("--host", "src", "write", "tank/data", "3M")
+        try world.slowSend(bytesPerSecond: 1_000_000)
+        try FileManager.default.removeItem(atPath: world.world + "/calls.log")
+        let running = try world.start("update", "backup/data")
+        world.waitUntil("the update to publish the stream it sends") {
+            RunProgressFile.stream(in: world.runDirectory + "/\(fp).progress.json") != nil
+        }
+        let estimatesBefore = try estimateCalls(world)
+        XCTAssertEqual(estimatesBefore, [], "the update itself asks for no size")
+        let outcome = try world.zettabee("runstatus", "data", timeout: 60)
+        running.waitUntilExit()
+        XCTAssertEqual(running.terminationStatus, 0)
+        XCTAssertEqual(outcome.exitCode, 0, outcome.stderr)
+        XCTAssertNotNil(outcome.stdout.range(of: #"update transfer: .* of 3\.0 MiB \(\d+%\) at .*, ETA \d+:\d\d:\d\d"#,
+                                             options: .regularExpression), outcome.stdout)
+        let estimates = try estimateCalls(world)
+        XCTAssertEqual(estimates.count, 1, "runstatus asked once: \(estimates)")
+        let sent = try XCTUnwrap(try sendCalls(world).first { !$0.contains("-n") })
+        XCTAssertEqual(estimates.first.map { $0.filter { !["-n", "-v", "-P"].contains($0) } }, sent,
+                       "the estimate is of the very stream the update sent")
+    }
+
+    /// The fake zfs's `send` calls on the source, as argv.
+    private func sendCalls(_ world: OpsWorld) throws -> [[String]] {
+        let text = (try? String(contentsOfFile: world.world + "/calls.log", encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").compactMap { line -> [String]? in
+            guard let call = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  call["tool"] as? String == "zfs", call["host"] as? String == "src",
+                  let argv = call["argv"] as? [String], argv.first == "send"
+            else { return nil }
+            return argv
+        }
+    }
+
+    private func estimateCalls(_ world: OpsWorld) throws -> [[String]] {
+        try sendCalls(world).filter { $0.contains("-n") }
+    }
+
     func testStaleLockAfterSIGKILLIsRecognisedAndUnlocked() throws {
         let world = try OpsWorld()
         let fp = world.fingerprint
@@ -76,5 +121,16 @@ final class OpsLockTests: XCTestCase {
         XCTAssertEqual(try snapshots(), Array(before.dropFirst()))
         outcome = try world.zettabee("status", "-H")
         XCTAssertTrue(outcome.stdout.contains("\tSynchronized\t"), "the base survived: \(outcome.stdout)")
+    }
+}
+
+/// Reads a run's progress file as runstatus does.
+enum RunProgressFile {
+    /// The `stream` the run recorded, when it did.
+    static func stream(in path: String) -> [String: Any]? {
+        guard let data = FileManager.default.contents(atPath: path),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else { return nil }
+        return object["stream"] as? [String: Any]
     }
 }

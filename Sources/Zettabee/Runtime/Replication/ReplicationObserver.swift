@@ -9,8 +9,12 @@ public protocol ReplicationObserver: AnyObject, Sendable {
     /// True when someone watches live (a terminal's progress line): then the source's zfs is asked for
     /// the stream's size (`zfs send -nvP`), one more command, for the percent and the ETA.
     var wantsSizeEstimate: Bool { get }
+    /// The stream about to be sent, told where the source estimates sizes: recorded so that `runstatus`
+    /// can ask for its size when the run did not.
+    func sending(_ stream: RecordedStream)
 }
 
 extension ReplicationObserver {
     public var wantsSizeEstimate: Bool { false }
+    public func sending(_ stream: RecordedStream) {}
 }

@@ -23,6 +23,7 @@ extension Replicator {
         let receiver = receiverStage(of: lowered)
         let bytes = ByteCounter()
         let observer = settings.observer
+        if !changes.rendersOnly && sourceEstimatesSizes { observer?.sending(RecordedStream(send)) }
         observer?.phase("transfer", estimatedBytes: observer?.wantsSizeEstimate == true && !changes.rendersOnly ? estimatedSize(of: send) : nil)
         let counted = countedStage(of: lowered)
         var options = RunOptions(
@@ -41,10 +42,8 @@ extension Replicator {
             let stage = result.stages[counted.stage.pipeline][counted.stage.stage]
             if let final = stage.finalIO {
                 let own = stage.stderrBytes + counted.ownWrites
-                let size = counted.exact ? final.bytesWritten &- min(own, final.bytesWritten) : final.bytesRead
-                log.info(counted.exact
-                    ? "transfer: \(size) bytes, exactly as \(stage.spec.label) wrote them into zfs receive"
-                    : "transfer: about \(size) bytes (zfs receive's read count, its own few reads of other files included)")
+                let size = final.bytesWritten &- min(own, final.bytesWritten)
+                log.info("transfer: \(size) bytes, exactly as \(stage.spec.label) wrote them into zfs receive")
                 observer?.transferred(bytes: size, elapsed: seconds)
                 return (size, seconds)
             }
@@ -95,35 +94,19 @@ extension Replicator {
     /// supports estimates; `nil` otherwise or when the estimate fails (the transfer runs without a percent
     /// and an ETA then). One read over the shared connection.
     func estimatedSize(of send: SendSpecification) -> UInt64? {
-        guard let capabilities = settings.capabilities.value(at: source.origin, pool: pair.source.dataset.pool),
-            capabilities.sendEstimates
-        else { return nil }
-        let command: Command
-        if let token = send.resumeToken {
-            guard let resume = try? ZFS.resumeSend(token: token, estimateOnly: true, verbose: true, parsable: true) else { return nil }
-            command = resume
-        } else {
-            command = ZFS.send(
-                send.snapshot, incremental: send.base.map { ZFS.Incremental.from($0) }, replicate: send.recursive,
-                raw: send.format.raw, largeBlocks: send.format.largeBlocks, compressed: send.format.compressed,
-                embedded: send.format.embedded, estimateOnly: true, verbose: true, parsable: true)
-        }
+        guard sourceEstimatesSizes, let command = try? SizeEstimate.command(for: send) else { return nil }
         guard let output = try? source.run(command, limit: 1 << 20) else {
             log.debug("no size estimate for the stream")
             return nil
         }
-        let estimate = Self.estimatedSize(parsing: output)
+        let estimate = SizeEstimate.parse(output)
         if let estimate { log.debug("estimated stream size: \(estimate) bytes") }
         return estimate
     }
 
-    /// The `size\tBYTES` line of `zfs send -nvP` output (the last one, the total).
-    static func estimatedSize(parsing output: String) -> UInt64? {
-        output.split(separator: "\n").reversed().lazy.compactMap { line -> UInt64? in
-            let fields = line.split(whereSeparator: { $0 == "\t" || $0 == " " })
-            guard fields.count == 2, fields[0] == "size" else { return nil }
-            return UInt64(fields[1])
-        }.first
+    /// The source's zfs estimates stream sizes (`zfs send -nvP`, OpenZFS).
+    var sourceEstimatesSizes: Bool {
+        settings.capabilities.value(at: source.origin, pool: pair.source.dataset.pool)?.sendEstimates ?? false
     }
 
     func startedObserver() -> (@Sendable (StageID, Int32) -> Void)? {
@@ -151,20 +134,16 @@ extension Replicator {
         return decision
     }
 
-    /// The stage whose final counters give the stream's size. Exact where a local stage other than ssh
-    /// feeds `zfs receive` (the mbuffer listener, the decompressor): its writes are the stream and its
-    /// stderr, which the runner counts. Over plain ssh, the receive's own read count (ssh also writes to
-    /// its connection, so its count is no better): the stream plus the few KiB zfs reads from other files.
-    /// `ownWrites`: what the stage writes besides the stream and its stderr. mbuffer's output thread
-    /// reports its end to the main thread with one byte through an internal pipe (Debian's mbuffer
+    /// The stage whose final counters give the stream's size: the local stage that feeds `zfs receive`
+    /// (the mbuffer listener, the decompressor, or `cat` after plain ssh; see `TransferPlanner`). Its
+    /// writes are the stream and its stderr, which the runner counts, plus `ownWrites`: mbuffer's output
+    /// thread reports its end to the main thread with one byte through an internal pipe (Debian's mbuffer
     /// 20230301, measured: its writes are the stream, its stderr and 1; the real tier checks it).
-    func countedStage(of graph: LoweredGraph) -> (stage: StageID, exact: Bool, ownWrites: UInt64) {
+    func countedStage(of graph: LoweredGraph) -> (stage: StageID, ownWrites: UInt64) {
         let receiver = receiverStage(of: graph)
-        guard receiver.stage > 0 else { return (receiver, false, 0) }
-        let feeder = graph.pipelines[0].stages[receiver.stage - 1]
-        let name = (feeder.executable as NSString).lastPathComponent
-        if !feeder.remoteStageLabels.isEmpty || name == "ssh" { return (receiver, false, 0) }
-        return (StageID(pipeline: 0, stage: receiver.stage - 1), true, name == "mbuffer" ? 1 : 0)
+        let feeder = StageID(pipeline: receiver.pipeline, stage: receiver.stage - 1)
+        let name = (graph.pipelines[0].stages[feeder.stage].executable as NSString).lastPathComponent
+        return (feeder, name == "mbuffer" ? 1 : 0)
     }
 
     /// The local `zfs receive` stage: the last stage of the first pipeline.

@@ -8,7 +8,9 @@ import Foundation
 ///      "updated":"2026-11-26T18:33:22Z"}
 ///
 /// `bytes` and `rate` (bytes per second) count the stream received so far; `elapsed` is the transfer's
-/// seconds; `estimatedBytes` and `eta` are present only when the stream's size is known.
+/// seconds; `estimatedBytes` and `eta` are present only when the stream's size is known. `stream` (where
+/// the source estimates sizes) is the stream being sent, for `runstatus` to ask its size when the run
+/// did not.
 public struct RunProgress: Codable, Hashable, Sendable {
     public var action: String
     public var pid: Int32
@@ -20,6 +22,7 @@ public struct RunProgress: Codable, Hashable, Sendable {
     public var elapsed: Double
     public var estimatedBytes: UInt64?
     public var eta: Double?
+    public var stream: RecordedStream?
 
     public init(action: String, pid: Int32, started: Date) {
         self.action = action
@@ -42,6 +45,12 @@ public struct RunProgress: Codable, Hashable, Sendable {
         } else {
             eta = nil
         }
+    }
+
+    /// Takes `bytes` as the stream's size (an estimate learnt later) and works out the ETA again.
+    public mutating func estimate(_ bytes: UInt64) {
+        estimatedBytes = bytes
+        record(bytes: self.bytes, elapsed: elapsed)
     }
 
     public static func load(from path: String) -> RunProgress? {
@@ -87,6 +96,10 @@ public final class ProgressPublisher: ReplicationObserver, @unchecked Sendable {
             progress.phase = name
             if let estimatedBytes { progress.estimatedBytes = estimatedBytes }
         }
+    }
+
+    public func sending(_ stream: RecordedStream) {
+        lock.withLock { progress.stream = stream }
     }
 
     public func transferred(bytes: UInt64, elapsed: Double) {
