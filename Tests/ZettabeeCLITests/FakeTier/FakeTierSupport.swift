@@ -6,8 +6,8 @@ import Glibc
 #endif
 
 /// One simulated world for a fake-tier test: its own directory with the fake tools' state, a zettabee
-/// configuration and run/log directories. zettabee runs as the built binary with `fixtures/fakebin`
-/// first on PATH; its local host is the simulated `backup`, and the fake ssh maps `src` to the
+/// configuration and run/log directories. zettabee runs as the built binary with the fake tools
+/// (`PackagePaths.fakeBin`) first on PATH; its local host is the simulated `backup`, and the fake ssh maps `src` to the
 /// simulated host `src`.
 final class FakeTierWorld: Sendable {
     let directory: String

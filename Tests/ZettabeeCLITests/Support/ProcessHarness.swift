@@ -76,7 +76,35 @@ enum PackagePaths {
     /// The repository root, found from this file's location.
     static let root: URL = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let fakeBin = root.appendingPathComponent("fixtures/fakebin").path
+    /// The shims users put on PATH: each starts a shell, then `zfake`.
+    static let fakeShims = root.appendingPathComponent("fixtures/fakebin").path
+    /// The fake tools the flows run with: links named after each tool to the built `zfake`, which
+    /// answers as the tool it is started as, with no shell in between. A suite makes some 11,000 fake
+    /// calls, and a shim's shell costs about 1 ms of CPU each. The shims themselves are exercised by
+    /// FakeToolsTests and the syncoid tier. Made once in the build directory; the shims when that fails.
+    static let fakeBin: String = {
+        let directory = products.appendingPathComponent("fake-tool-links").path
+        let tools = ["zfs", "zpool", "ssh", "mbuffer", "send_nsca", "zfake-ctl"]
+        func complete(_ path: String) -> Bool {
+            tools.allSatisfy { (try? FileManager.default.destinationOfSymbolicLink(atPath: "\(path)/\($0)")) == zfake }
+        }
+        if complete(directory) { return directory }
+        // Links of another build (a complete directory is only ever renamed into place, whole).
+        if FileManager.default.fileExists(atPath: directory), !complete(directory) {
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+        // Made aside and renamed into place: test processes start in parallel.
+        let scratch = "\(directory).\(getpid())"
+        do {
+            try? FileManager.default.removeItem(atPath: scratch)
+            try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: false)
+            for tool in tools { try FileManager.default.createSymbolicLink(atPath: "\(scratch)/\(tool)", withDestinationPath: zfake) }
+            if rename(scratch, directory) != 0 { try? FileManager.default.removeItem(atPath: scratch) }
+        } catch {
+            try? FileManager.default.removeItem(atPath: scratch)
+        }
+        return complete(directory) ? directory : fakeShims
+    }()
 
     /// The directory holding the built products (`zettabee`, `zfake`): the one holding the test bundle.
     static let products: URL = {
