@@ -3,6 +3,18 @@ import XCTest
 
 /// list/get/set/inherit, snapshots, destroy, holds, zpool, legacy mode, faults, estimates and the call log.
 final class FakeZFSCommandTests: FakeWorldTestCase {
+    /// Every call-log line is one JSON object that gives back the argv exactly, whatever the words hold:
+    /// quotes, backslashes, newlines, control characters, non-ASCII.
+    func testTheCallLogKeepsEveryArgumentExactly() {
+        let word = "a\"b\\c\nd\te\u{1}f é 🐝 /"
+        _ = h.sh("zfs list \"$WORD\"", env: ["WORD": word])
+        let call = h.calls().last
+        XCTAssertEqual(call?["argv"] as? [String], ["list", word])
+        XCTAssertEqual(call?["tool"] as? String, "zfs")
+        XCTAssertEqual(call?["exit"] as? Int, 1)
+        XCTAssertNotNil(call?["duration"] as? Double)
+    }
+
     func testSnapshotsHaveGuidCreatetxgAndCreation() {
         h.ok("zfake-ctl clock 1700000000 && zfs snapshot tank/src@c")
         var r = h.sh("zfs get -Hp -o property,value guid,createtxg,creation tank/src@c")
