@@ -60,9 +60,13 @@ extension ActionRunner {
         guard let command = try? SizeEstimate.command(for: try stream.specification()),
               let source = try? TransferPlanner.sourceLocation(of: pair, sshConfig: options.sshConfigPath)
         else { return answer }
+        let debug = options.debug
         let session = HostSession(
             host: pair.source.host.rawValue, location: .remote(source), executor: executor,
-            runOptions: RunOptions(timeout: 60))
+            runOptions: RunOptions(timeout: 60),
+            observer: { command in
+                if debug { FileHandle.standardError.write(Data("zettabee: debug: run: \(command)\n".utf8)) }
+            })
         let thread = Thread {
             if let output = try? session.run(command, limit: 1 << 20) { answer.set(SizeEstimate.parse(output)) }
         }
