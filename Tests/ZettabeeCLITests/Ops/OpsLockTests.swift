@@ -55,6 +55,34 @@ final class OpsLockTests: XCTestCase {
                        "the estimate is of the very stream the update sent")
     }
 
+    /// Old zfs (zfs-fuse) gives no estimates: the run records no stream, and `runstatus` asks nothing and
+    /// shows bytes and rate without a percent.
+    func testRunstatusOfAnUpdateFromOldZfsShowsBytesAndRateOnly() throws {
+        let world = try OpsWorld()
+        let fp = world.fingerprint
+        try world.ctl("--host", "src", "legacy", "on")
+        try world.ctl("--host", "backup", "legacy", "on")
+        XCTAssertEqual(try world.zettabee("initialize", "backup/data").exitCode, 0)
+        try world.ctl("--host", "src", "write", "tank/data", "3M")
+        try world.slowSend(bytesPerSecond: 1_000_000)
+        try FileManager.default.removeItem(atPath: world.world + "/calls.log")
+        let running = try world.start("update", "backup/data")
+        world.waitUntil("the update to transfer") {
+            (try? String(contentsOfFile: world.runDirectory + "/\(fp).progress.json", encoding: .utf8))?
+                .contains(#""phase":"transfer""#) ?? false
+        }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: world.runDirectory + "/\(fp).progress.json"), "still sending")
+        XCTAssertNil(RunProgressFile.stream(in: world.runDirectory + "/\(fp).progress.json"), "no stream recorded")
+        let outcome = try world.zettabee("runstatus", "data", timeout: 60)
+        running.waitUntilExit()
+        XCTAssertEqual(running.terminationStatus, 0)
+        XCTAssertEqual(outcome.exitCode, 0, outcome.stderr)
+        let lines = outcome.stdout.split(separator: "\n").filter { $0.hasPrefix("update transfer: ") }
+        XCTAssertFalse(lines.isEmpty, outcome.stdout)
+        XCTAssertFalse(lines.contains { $0.contains("%") || $0.contains("ETA") }, outcome.stdout)
+        XCTAssertEqual(try estimateCalls(world), [], "nothing asked for an estimate old zfs cannot give")
+    }
+
     /// The fake zfs's `send` calls on the source, as argv.
     private func sendCalls(_ world: OpsWorld) throws -> [[String]] {
         let text = (try? String(contentsOfFile: world.world + "/calls.log", encoding: .utf8)) ?? ""
