@@ -32,11 +32,7 @@ final class OpsLockTests: XCTestCase {
     func testRunstatusOfACronUpdateAsksTheStreamSizeAndShowsAnETA() throws {
         let world = try OpsWorld()
         let fp = world.fingerprint
-        XCTAssertEqual(try world.zettabee("initialize", "backup/data").exitCode, 0)
-        try world.ctl("--host", "src", "write", "tank/data", "3M")
-        try world.slowSend(bytesPerSecond: 1_000_000)
-        try FileManager.default.removeItem(atPath: world.world + "/calls.log")
-        let running = try world.start("update", "backup/data")
+        let running = try startSlowUpdate(world)
         world.waitUntil("the update to publish the stream it sends") {
             RunProgressFile.stream(in: world.runDirectory + "/\(fp).progress.json") != nil
         }
@@ -62,11 +58,7 @@ final class OpsLockTests: XCTestCase {
         let fp = world.fingerprint
         try world.ctl("--host", "src", "legacy", "on")
         try world.ctl("--host", "backup", "legacy", "on")
-        XCTAssertEqual(try world.zettabee("initialize", "backup/data").exitCode, 0)
-        try world.ctl("--host", "src", "write", "tank/data", "3M")
-        try world.slowSend(bytesPerSecond: 1_000_000)
-        try FileManager.default.removeItem(atPath: world.world + "/calls.log")
-        let running = try world.start("update", "backup/data")
+        let running = try startSlowUpdate(world)
         world.waitUntil("the update to transfer") {
             (try? String(contentsOfFile: world.runDirectory + "/\(fp).progress.json", encoding: .utf8))?
                 .contains(#""phase":"transfer""#) ?? false
@@ -81,6 +73,16 @@ final class OpsLockTests: XCTestCase {
         XCTAssertFalse(lines.isEmpty, outcome.stdout)
         XCTAssertFalse(lines.contains { $0.contains("%") || $0.contains("ETA") }, outcome.stdout)
         XCTAssertEqual(try estimateCalls(world), [], "nothing asked for an estimate old zfs cannot give")
+    }
+
+    /// Initializes the pair, writes 3 MB, and starts an update whose stream moves at 1 MB/s, with an
+    /// empty call log.
+    private func startSlowUpdate(_ world: OpsWorld) throws -> Process {
+        XCTAssertEqual(try world.zettabee("initialize", "backup/data").exitCode, 0)
+        try world.ctl("--host", "src", "write", "tank/data", "3M")
+        try world.slowSend(bytesPerSecond: 1_000_000)
+        try FileManager.default.removeItem(atPath: world.world + "/calls.log")
+        return try world.start("update", "backup/data")
     }
 
     /// The fake zfs's `send` calls on the source, as argv.
