@@ -130,7 +130,7 @@ final class ConfigParserTests: XCTestCase {
 
     func testUnknownKeyMissingEqualsAndRepeatedKey() {
         assertError("src:tank/a dst:backup/a prot=9090",
-                    "zettabee.cfg:1: field 'options': unknown key 'prot' (known keys: transport, port, sshport, sshkey, sshuser, wlag, clag, wrun, crun, compress, rate, buffer, listen, keep, rollback, stall, raw, compressed, mountpoints)")
+                    "zettabee.cfg:1: field 'options': unknown key 'prot' (known keys: transport, port, sshport, sshkey, sshuser, wlag, clag, wrun, crun, compress, rate, buffer, listen, keep, rollback, stall, raw, compressed, mountpoints, exactsize)")
         assertError("src:tank/a dst:backup/a rollback",
                     "zettabee.cfg:1: field 'options': invalid option 'rollback' (expected key=value)")
         assertError("src:tank/a dst:backup/a port=9090,port=9091",
@@ -208,6 +208,13 @@ final class ConfigParserTests: XCTestCase {
                     "zettabee.cfg:1: field 'rate': rate applies only to transport=mbuffer (this pair uses ssh)")
         assertError("src:tank/a dst:backup/a transport=ssh,buffer=1G",
                     "zettabee.cfg:1: field 'buffer': buffer applies only to transport=mbuffer (this pair uses ssh)")
+        assertError("src:tank/a dst:backup/a port=9090,exactsize=no",
+                    "zettabee.cfg:1: field 'exactsize': exactsize applies only to transport=ssh (this pair uses mbuffer)")
+        assertError("src:tank/a dst:backup/a compress=zstd,exactsize=no",
+                    "zettabee.cfg:1: field 'exactsize': exactsize applies only to compress=none "
+                        + "(with compress=zstd the decompressor counts the stream exactly)")
+        assertError("src:tank/a dst:backup/a exactsize=maybe",
+                    "zettabee.cfg:1: field 'exactsize': invalid value 'maybe' (expected yes or no)")
     }
 
     func testWarningAboveCritical() {
@@ -243,7 +250,7 @@ final class ConfigParserTests: XCTestCase {
             "zettabee.cfg:1: field 'port': invalid value 'abc' (expected a TCP port 1-65535)",
             "zettabee.cfg:1: field 'wlag': invalid value 'x' (expected seconds, or a number with s, m, h or d such as 30m)",
             "zettabee.cfg:4: field 'source': invalid value 'tank/c' (expected HOST:POOL/FS, the host is missing)",
-            "zettabee.cfg:4: field 'options': unknown key 'bogus' (known keys: transport, port, sshport, sshkey, sshuser, wlag, clag, wrun, crun, compress, rate, buffer, listen, keep, rollback, stall, raw, compressed, mountpoints)",
+            "zettabee.cfg:4: field 'options': unknown key 'bogus' (known keys: transport, port, sshport, sshkey, sshuser, wlag, clag, wrun, crun, compress, rate, buffer, listen, keep, rollback, stall, raw, compressed, mountpoints, exactsize)",
         ])
     }
 

@@ -128,13 +128,16 @@ final class StreamFormatTests: XCTestCase {
     }
 
     func testOptionsAreParsedWithPreciseErrors() throws {
-        XCTAssertEqual(try options("raw=no,compressed=no,mountpoints=source"), {
+        XCTAssertEqual(try options("raw=no,compressed=no,mountpoints=source,exactsize=no"), {
             var expected = PairOptions()
             expected.raw = .no
             expected.sendsStoredBlocks = false
             expected.mountpoints = .source
+            expected.countsStreamExactly = false
             return expected
         }())
+        XCTAssertTrue(try options("exactsize=yes").countsStreamExactly)
+        XCTAssertTrue(PairOptions().countsStreamExactly, "exact by default")
         XCTAssertThrowsError(try ConfigParser.parse(fileName: "t.cfg", text: "src:tank/a backup:backup/a compressed=zstd\n")) { error in
             XCTAssertTrue("\(error)".contains("t.cfg:1: field 'compressed': invalid value 'zstd' (expected yes or no; compression over ssh is compress=)"), "\(error)")
         }

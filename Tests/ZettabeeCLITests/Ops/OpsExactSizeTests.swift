@@ -16,6 +16,36 @@ final class OpsExactSizeTests: XCTestCase {
         try assertExactSizes(compress: "none", counter: "cat")
     }
 
+    /// `exactsize=no`: no `cat` between ssh and `zfs receive` (the dry run shows the pipeline, and the
+    /// default's `cat`); the size recorded is the receive's read count, which includes the stream.
+    func testExactsizeNoRecordsTheReceivesReadCount() throws {
+        let world = try OpsWorld(configLines: [
+            "src:tank/data  backup:pool/copy  exactsize=no", "src:tank/data  backup:pool/counted",
+        ])
+        try world.ctl("--host", "backup", "create-pool", "pool")
+        let counted = try world.zettabee("--dry-run", "initialize", "pool/counted")
+        XCTAssertNotNil(counted.stdout.range(of: #"' \| cat \| zfs receive [^|]*pool/counted\n"#, options: .regularExpression), counted.stdout)
+        let plain = try world.zettabee("--dry-run", "initialize", "pool/copy")
+        XCTAssertNotNil(plain.stdout.range(of: #"' \| zfs receive [^|]*pool/copy\n"#, options: .regularExpression), plain.stdout)
+
+        let fingerprint = try XCTUnwrap(
+            try world.zettabee("fingerprint", "pool/copy").stdout.split(separator: "\n").first.map(String.init))
+        let callsBefore = callCount(world)
+        let outcome = try world.zettabee("initialize", "pool/copy")
+        XCTAssertEqual(outcome.exitCode, 0, outcome.stderr)
+        let sent = try lastSend(world, after: callsBefore)
+        let snapshot = try XCTUnwrap(sent.last?.split(separator: "@").last.map(String.init))
+        let flags = sent.filter { $0.hasPrefix("-") }
+        let expected = try streamSize(world, host: "backup", sendArgv: ["send"] + flags + ["pool/copy@\(snapshot)"])
+        let log = (try? String(contentsOfFile: "\(world.logDirectory)/\(fingerprint).log", encoding: .utf8)) ?? ""
+        let line = try XCTUnwrap(log.split(separator: "\n").first { $0.contains("transfer: about ") }, log)
+        let recorded = try XCTUnwrap(line.split(separator: " ").drop { $0 != "about" }.dropFirst().first.flatMap { UInt64($0) }, String(line))
+        XCTAssertGreaterThanOrEqual(recorded, expected, "the read count includes the stream")
+        let record = try JSONSerialization.jsonObject(
+            with: Data(contentsOf: URL(fileURLWithPath: "\(world.runDirectory)/\(fingerprint).last.json"))) as? [String: Any]
+        XCTAssertEqual((record?["bytes"] as? NSNumber)?.uint64Value, recorded)
+    }
+
     /// An initialize and three updates of the pair `pool/copy` sent with `compress`. The expected size: the
     /// same send (flags from the fake's call log) of the destination's copy, whose name has the length of
     /// the source's (the fake stream carries the names), counted with `wc -c`; the destination keeps every

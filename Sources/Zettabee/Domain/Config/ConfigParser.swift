@@ -128,7 +128,7 @@ private struct LineParser {
 private enum OptionsParser {
     enum Key: String, CaseIterable {
         case transport, port, sshport, sshkey, sshuser, wlag, clag, wrun, crun, compress, rate, buffer, listen, keep, rollback, stall
-        case raw, compressed, mountpoints
+        case raw, compressed, mountpoints, exactsize
     }
 
     static let maximumValueLength = 1024
@@ -233,6 +233,12 @@ private enum OptionsParser {
             case .mountpoints:
                 if let origin = MountpointOrigin(rawValue: String(value)) { options.mountpoints = origin }
                 else { line.invalid("mountpoints", value, "expected destination or source") }
+            case .exactsize:
+                switch value {
+                case "yes": options.countsStreamExactly = true
+                case "no": options.countsStreamExactly = false
+                default: line.invalid("exactsize", value, "expected yes or no")
+                }
             }
         }
 
@@ -242,8 +248,8 @@ private enum OptionsParser {
             if transportName != nil && values[.port] == nil {
                 line.fail("transport", "transport=mbuffer needs the mbuffer port on the destination (add port=N)")
             }
-            if values[.compress] != nil {
-                line.fail("compress", "compress applies only to transport=ssh (this pair uses mbuffer)")
+            for key in [Key.compress, .exactsize] where values[key] != nil {
+                line.fail(key.rawValue, "\(key.rawValue) applies only to transport=ssh (this pair uses mbuffer)")
             }
             if let port { options.transport = .mbuffer(MbufferOptions(port: port, rateLimit: rate, bufferSize: buffer, listen: listen)) }
         } else {
@@ -252,6 +258,9 @@ private enum OptionsParser {
             }
             for key in [Key.rate, .buffer, .listen] where values[key] != nil {
                 line.fail(key.rawValue, "\(key.rawValue) applies only to transport=mbuffer (this pair uses ssh)")
+            }
+            if values[.exactsize] != nil, let compression, compression != .none {
+                line.fail("exactsize", "exactsize applies only to compress=none (with compress=\(compression.rawValue) the decompressor counts the stream exactly)")
             }
             options.transport = .ssh(compression: compression ?? .none)
         }

@@ -96,6 +96,10 @@ public struct PairOptions: Hashable, Sendable {
     /// `mountpoints=`: the destination tree's mountpoints come from the destination (the default) or, for
     /// a mirror, from the source.
     public var mountpoints: MountpointOrigin = .destination
+    /// `exactsize=`: over plain ssh, a `cat` between ssh and `zfs receive` counts the stream exactly
+    /// (the default); `no` leaves it out, for hosts whose CPUs the copy would slow down, and the size is
+    /// then `zfs receive`'s read count, about the stream's.
+    public var countsStreamExactly = true
 
     public static let defaultStallTimeout = TimeSpan(seconds: 600)
 

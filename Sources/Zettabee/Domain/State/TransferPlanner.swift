@@ -107,8 +107,9 @@ public enum TransferPlanner {
             switch compression {
             case .none:
                 // ssh does not count what it writes into the pipe apart from its connection's traffic:
-                // `cat` feeds the receive instead, so the stream's exact size is its write count.
-                stages.append(.local(Cat.copy()))
+                // `cat` feeds the receive instead, so the stream's exact size is its write count
+                // (`exactsize=no` leaves it out).
+                if pair.options.countsStreamExactly { stages.append(.local(Cat.copy())) }
             case .zstd:
                 stages += [.remote(try Zstd.compress(), on: source), .local(Zstd.decompress())]
             case .lz4:

@@ -42,8 +42,10 @@ extension Replicator {
             let stage = result.stages[counted.stage.pipeline][counted.stage.stage]
             if let final = stage.finalIO {
                 let own = stage.stderrBytes + counted.ownWrites
-                let size = final.bytesWritten &- min(own, final.bytesWritten)
-                log.info("transfer: \(size) bytes, exactly as \(stage.spec.label) wrote them into zfs receive")
+                let size = counted.exact ? final.bytesWritten &- min(own, final.bytesWritten) : final.bytesRead
+                log.info(counted.exact
+                    ? "transfer: \(size) bytes, exactly as \(stage.spec.label) wrote them into zfs receive"
+                    : "transfer: about \(size) bytes (zfs receive's read count, its own reads of other files included; exactsize=no)")
                 observer?.transferred(bytes: size, elapsed: seconds)
                 return (size, seconds)
             }
@@ -139,11 +141,14 @@ extension Replicator {
     /// writes are the stream and its stderr, which the runner counts, plus `ownWrites`: mbuffer's output
     /// thread reports its end to the main thread with one byte through an internal pipe (Debian's mbuffer
     /// 20230301, measured: its writes are the stream, its stderr and 1; the real tier checks it).
-    func countedStage(of graph: LoweredGraph) -> (stage: StageID, ownWrites: UInt64) {
+    /// With `exactsize=no` ssh feeds the receive, whose writes include its connection's traffic: then
+    /// the receive's own read count, not exact (it also reads other files).
+    func countedStage(of graph: LoweredGraph) -> (stage: StageID, exact: Bool, ownWrites: UInt64) {
         let receiver = receiverStage(of: graph)
-        let feeder = StageID(pipeline: receiver.pipeline, stage: receiver.stage - 1)
-        let name = (graph.pipelines[0].stages[feeder.stage].executable as NSString).lastPathComponent
-        return (feeder, name == "mbuffer" ? 1 : 0)
+        let feeder = graph.pipelines[0].stages[receiver.stage - 1]
+        let name = (feeder.executable as NSString).lastPathComponent
+        if !feeder.remoteStageLabels.isEmpty || name == "ssh" { return (receiver, false, 0) }
+        return (StageID(pipeline: receiver.pipeline, stage: receiver.stage - 1), true, name == "mbuffer" ? 1 : 0)
     }
 
     /// The local `zfs receive` stage: the last stage of the first pipeline.
