@@ -141,8 +141,8 @@ extension Replicator {
     /// writes are the stream and its stderr, which the runner counts, plus `ownWrites`: mbuffer's output
     /// thread reports its end to the main thread with one byte through an internal pipe (Debian's mbuffer
     /// 20230301, measured: its writes are the stream, its stderr and 1; the real tier checks it).
-    /// With `exactsize=no` ssh feeds the receive, whose writes include its connection's traffic: then
-    /// the receive's own read count, not exact (it also reads other files).
+    /// With `exactsize=no` ssh feeds the receive, and ssh's writes include its connection's traffic:
+    /// then the receive's own read count, not exact either (zfs also reads other files).
     func countedStage(of graph: LoweredGraph) -> (stage: StageID, exact: Bool, ownWrites: UInt64) {
         let receiver = receiverStage(of: graph)
         let feeder = graph.pipelines[0].stages[receiver.stage - 1]
