@@ -317,6 +317,12 @@ private final class GraphRun: @unchecked Sendable {
         return stage.spec.inputEndedEarlyMessages.contains { stage.stderrTail.contains($0) }
     }
 
+    /// Failed after "Connection reset by peer": its network peer went away.
+    private func saysConnectionReset(_ stage: StageResult) -> Bool {
+        guard case .exited(let code)? = stage.termination, code != 0 else { return false }
+        return stage.stderrTail.contains("Connection reset by peer")
+    }
+
     /// Died of SIGPIPE (or a shell's 141), or failed after "Broken pipe": its reader went away. (A
     /// "Connection reset by peer" is about its input, the network, not about its reader.)
     private func brokeItsPipe(_ stage: StageResult) -> Bool {
@@ -661,6 +667,13 @@ private final class GraphRun: @unchecked Sendable {
             saysInputEndedEarly(stage) && id.stage > 0 && brokeItsPipe(result.stages[id.pipeline][id.stage - 1])
         }) {
             return .stageFailed(closer.0)
+        }
+        // A connection reset is where such a chain begins: the network went away under that stage, and
+        // the stages after it only saw their input end. The first in graph order, whichever process the
+        // runner saw end first, so the same failure always names the same stage.
+        let inGraphOrder = failed.sorted { ($0.0.pipeline, $0.0.stage) < ($1.0.pipeline, $1.0.stage) }
+        if let reset = inGraphOrder.first(where: { saysConnectionReset($0.1) }) {
+            return .stageFailed(reset.0)
         }
         if let first = failed.first {
             return .stageFailed(first.0)

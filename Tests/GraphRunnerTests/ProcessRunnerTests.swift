@@ -494,9 +494,10 @@ final class TCPSocket {
     }
 
     deinit { close(fd) }
+}
 
-    // MARK: blame by cause
-
+/// Blame by cause: which stage a failed graph names.
+extension ProcessRunnerTests {
     /// A reader that says its input ended early, fed by a writer that failed by itself: the writer is
     /// named, even when the reader ends first (it waits for the writer to settle).
     func testAWriterThatFailedByItselfIsBlamedOverItsReadersShortInput() throws {
@@ -504,6 +505,19 @@ final class TCPSocket {
         reader.inputEndedEarlyMessages = ["incomplete stream"]
         // The writer ends after the reader has seen its input end: it closes stdout first, then fails.
         let writer = shell("echo data; exec >&-; sleep 0.3; echo 'send: Input/output error' >&2; exit 1", label: "send")
+        let failure = try XCTUnwrap(runExpectingFailure(LoweredGraph(LoweredPipeline(stages: [writer, reader]))))
+        XCTAssertEqual(failure.kind, .stageFailed(StageID(pipeline: 0, stage: 0)), failure.description)
+    }
+
+    /// A writer whose network connection was reset (an mbuffer listener), its reader saying its input
+    /// ended early: both are consequences, and the reset, where the chain begins, is named, even when
+    /// the reader ends first.
+    func testAConnectionResetIsBlamedOverItsReadersShortInput() throws {
+        var reader = shell("cat >/dev/null; echo 'cannot receive: incomplete stream' >&2; exit 1", label: "receive")
+        reader.inputEndedEarlyMessages = ["incomplete stream"]
+        let writer = shell(
+            "echo data; exec >&-; sleep 0.3; echo 'mbuffer: error: inputThread: error reading at offset 0x5: Connection reset by peer' >&2; exit 1",
+            label: "mbuffer -I")
         let failure = try XCTUnwrap(runExpectingFailure(LoweredGraph(LoweredPipeline(stages: [writer, reader]))))
         XCTAssertEqual(failure.kind, .stageFailed(StageID(pipeline: 0, stage: 0)), failure.description)
     }
