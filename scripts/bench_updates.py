@@ -1,8 +1,8 @@
 """Updates against the same steps typed by hand, where round trips count (used by bench.py).
 
-An update by hand, as an operator types it: one plain `ssh` for the snapshot, the mbuffer pipeline (the
-listener here, the sender's `zfs send | mbuffer` in one more `ssh`), one `ssh` destroying the old
-snapshot. zettabee's update does more (it reads both states, holds and records the base, verifies
+An update by hand, as an operator types it: one plain `ssh` for the snapshot, the stream (over mbuffer:
+the listener here, the sender's `zfs send | mbuffer` in one more `ssh`; over ssh: `ssh src 'zfs send …' |
+zfs receive …`, with no `cat` to count it), one `ssh` destroying the old snapshot. zettabee's update does more (it reads both states, holds and records the base, verifies
 GUIDs), in fewer round trips over one shared connection. Both run in turn on their own filesystem of
 the same source, alternating who goes first; each round writes the same amount of new data to both.
 
@@ -29,8 +29,8 @@ def wait_listening(port, listener, listening, timeout=30):
 class HandSteps:
     """The hand-typed update of `source` (a filesystem on the ssh host `ssh_words[-1]`) into `destination`."""
 
-    def __init__(self, ssh_words, listen_host, port, source, destination, env, listening):
-        self.ssh, self.listen_host, self.port = ssh_words, listen_host, port
+    def __init__(self, ssh_words, listen_host, port, source, destination, env, listening, transport="mbuffer"):
+        self.ssh, self.listen_host, self.port, self.transport = ssh_words, listen_host, port, transport
         self.source, self.destination, self.env, self.listening = source, destination, env, listening
         self.generation = 0
 
@@ -39,11 +39,7 @@ class HandSteps:
 
     def initialize(self):
         self.remote(f"zfs snapshot {self.source}@hand0")
-        sender = subprocess.Popen(self.ssh + [f"zfs send {self.source}@hand0"], env=self.env, stdout=subprocess.PIPE)
-        subprocess.run(["zfs", "receive", self.destination], env=self.env, stdin=sender.stdout, check=True)
-        sender.stdout.close()
-        if sender.wait() != 0:
-            raise SystemExit("bench: the hand's full send failed")
+        self.stream(f"zfs send {self.source}@hand0")
         subprocess.run(["zfs", "set", "readonly=on", self.destination], env=self.env, check=True)
 
     def update(self):
@@ -51,6 +47,24 @@ class HandSteps:
         old, new = f"{self.source}@hand{self.generation}", f"{self.source}@hand{self.generation + 1}"
         started = time.monotonic()
         self.remote(f"zfs snapshot {new}")
+        if self.transport == "ssh":
+            self.stream(f"zfs send -i {old} {new}")
+        else:
+            self.mbuffer_stream(old, new)
+        self.remote(f"zfs destroy {old}")
+        wall = time.monotonic() - started
+        self.generation += 1
+        return wall
+
+    def stream(self, send):
+        """`ssh src 'SEND' | zfs receive DESTINATION`."""
+        sender = subprocess.Popen(self.ssh + [send], env=self.env, stdout=subprocess.PIPE)
+        subprocess.run(["zfs", "receive", self.destination], env=self.env, stdin=sender.stdout, check=True)
+        sender.stdout.close()
+        if sender.wait() != 0:
+            raise SystemExit("bench: the hand's send failed")
+
+    def mbuffer_stream(self, old, new):
         listener = subprocess.Popen(
             ["sh", "-c", f"mbuffer -q -s 1M -I {self.listen_host}:{self.port} | zfs receive {shlex.quote(self.destination)}"],
             env=self.env)
@@ -58,10 +72,6 @@ class HandSteps:
         self.remote(f"zfs send -i {old} {new} | mbuffer -q -s 1M -O {self.listen_host}:{self.port}")
         if listener.wait() != 0:
             raise SystemExit("bench: the hand's receive failed")
-        self.remote(f"zfs destroy {old}")
-        wall = time.monotonic() - started
-        self.generation += 1
-        return wall
 
 
 def race(label, runs, prepare, zettabee_update, hand, record, goals, remote_commands):
@@ -167,6 +177,8 @@ def real_stack_updates(args, base, World, record, listening, free_port):
     port = free_port()
     with open(config, "w") as f:
         f.write(f"{ssh_host}:{src_pool}/bench-zb  127.0.0.1:{dst_pool}/bench-zb  port={port}\n")
+        # The ssh transport with its default exact size: the `cat` the hand does not type.
+        f.write(f"{ssh_host}:{src_pool}/bench-zs  127.0.0.1:{dst_pool}/bench-zs\n")
     zettabee = [os.path.join(args.bin, "zettabee"), "-c", config, "--run-dir", run_dir, "--log-dir", log_dir,
                 "--ssh-config", ssh_config]
 
@@ -190,19 +202,26 @@ def real_stack_updates(args, base, World, record, listening, free_port):
                 f.truncate(2 << 30)
             subprocess.run(["zpool", "create", "-m", os.path.join(work, "mnt", pool), pool, image], check=True)
             pools.append(pool)
-        for name in ("zb", "hand"):
+        for name in ("zb", "hand", "zs", "hs"):
             subprocess.run(["zfs", "create", f"{src_pool}/bench-{name}"], check=True)
         zb("setup")
         zb("initialize", f"{dst_pool}/bench-zb")
+        zb("initialize", f"{dst_pool}/bench-zs")
         hand = HandSteps(["ssh", "-F", ssh_config, ssh_host], "127.0.0.1", free_port(), f"{src_pool}/bench-hand",
                          f"{dst_pool}/bench-hand", env, listening)
         hand.initialize()
+        hand_ssh = HandSteps(["ssh", "-F", ssh_config, ssh_host], None, None, f"{src_pool}/bench-hs",
+                             f"{dst_pool}/bench-hs", env, listening, transport="ssh")
+        hand_ssh.initialize()
         generation = [0]
 
-        def prepare(size):
+        def preparing(names):
+            return lambda size: prepare(size, names)
+
+        def prepare(size, names):
             # Outside the timing: the destinations keep only their newest snapshot (zettabee's is its
             # held base), so that the pools never fill.
-            for name in ("zb", "hand"):
+            for name in names:
                 snapshots = [line for line in zfs_lines("list", "-H", "-t", "snapshot", "-o", "name", "-s", "createtxg",
                                                         "-r", f"{dst_pool}/bench-{name}") if line]
                 for snapshot in snapshots[:-1]:
@@ -217,7 +236,7 @@ def real_stack_updates(args, base, World, record, listening, free_port):
                     chunk = source.read(min(remaining, 4 * MIB))
                     out.write(chunk)
                     remaining -= len(chunk)
-            for name in ("zb", "hand"):
+            for name in names:
                 root = mountpoint(f"{src_pool}/bench-{name}")
                 previous = os.path.join(root, f"data{generation[0] - 1}")
                 if os.path.exists(previous):
@@ -228,20 +247,24 @@ def real_stack_updates(args, base, World, record, listening, free_port):
 
         last_log = []
 
-        def zettabee_update():
-            if os.path.exists(ssh_log):
-                os.remove(ssh_log)
-            wall = zb("update", f"{dst_pool}/bench-zb")
-            with open(ssh_log) as f:
-                last_log[:] = [record.split("\x1f")[:-1] for record in f.read().split("\x1e") if record]
-            return wall
+        def updating(name):
+            def zettabee_update():
+                if os.path.exists(ssh_log):
+                    os.remove(ssh_log)
+                wall = zb("update", f"{dst_pool}/bench-{name}")
+                with open(ssh_log) as f:
+                    last_log[:] = [record.split("\x1f")[:-1] for record in f.read().split("\x1e") if record]
+                return wall
+            return zettabee_update
 
         def remote_commands():
             # ssh invocations that carry a command: not the master (-N) nor its `-O exit`.
             return sum(1 for argv in last_log if "-N" not in argv and "-O" not in argv)
 
-        race("real stack (zfs-fuse, OpenSSH, mbuffer on 127.0.0.1)", args.runs, prepare, zettabee_update, hand,
-             record, {"nothing new": (0, False), "100 MiB": (100 * MIB, True)}, remote_commands)
+        race("real stack (zfs-fuse, OpenSSH, mbuffer on 127.0.0.1)", args.runs, preparing(("zb", "hand")),
+             updating("zb"), hand, record, {"nothing new": (0, False), "100 MiB": (100 * MIB, True)}, remote_commands)
+        race("real stack over ssh, exactsize=yes (its cat against a hand without)", args.runs, preparing(("zs", "hs")),
+             updating("zs"), hand_ssh, record, {"100 MiB": (100 * MIB, True)}, remote_commands)
     finally:
         for pool in reversed(pools):
             subprocess.run(["zpool", "destroy", "-f", pool], capture_output=True)
