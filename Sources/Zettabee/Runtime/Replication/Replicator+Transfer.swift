@@ -145,6 +145,7 @@ extension Replicator {
     /// then the receive's own read count, not exact either (zfs also reads other files).
     func countedStage(of graph: LoweredGraph) -> (stage: StageID, exact: Bool, ownWrites: UInt64) {
         let receiver = receiverStage(of: graph)
+        guard receiver.stage > 0 else { return (receiver, false, 0) }  // nothing feeds it: no transfer graph
         let feeder = graph.pipelines[0].stages[receiver.stage - 1]
         let name = (feeder.executable as NSString).lastPathComponent
         if !feeder.remoteStageLabels.isEmpty || name == "ssh" { return (receiver, false, 0) }
