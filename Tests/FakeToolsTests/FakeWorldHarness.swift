@@ -108,8 +108,8 @@ final class FakeWorldHarness {
     }
 
     /// Runs commands that must succeed.
-    func ok(_ script: String, file: StaticString = #filePath, line: UInt = #line) {
-        let r = sh(script, file: file, line: line)
+    func ok(_ script: String, env extra: [String: String] = [:], file: StaticString = #filePath, line: UInt = #line) {
+        let r = sh(script, env: extra, file: file, line: line)
         XCTAssertEqual(r.code, 0, "\(script) failed: \(r.err)", file: file, line: line)
     }
 

@@ -8,7 +8,7 @@ import XCTest
 /// later moves from `leftOut` to the fake's output.
 final class FakeZFSPropertyTableTests: FakeWorldTestCase {
     /// Visible properties in zfs_prop_t order with the dataset types they apply to
-    /// (F filesystem, V volume, S snapshot, B bookmark). Hidden ones (name, iscsioptions, numclones,
+    /// (F filesystem, V volume, S snapshot, B bookmark; `volsize`'s snapshot rows are volumes' snapshots). Hidden ones (name, iscsioptions, numclones,
     /// useraccounting, stmf_sbd_lu, unique, inconsistent, prevsnap, pbkdf2salt, keyguid, remaptxg,
     /// ivsetguid, redacted) are left out, as is FreeBSD's `jailed`.
     static let openZFS22: [(String, String)] = [
@@ -30,17 +30,15 @@ final class FakeZFSPropertyTableTests: FakeWorldTestCase {
         ("rootcontext", "FVS"), ("relatime", "F"), ("redundant_metadata", "FV"), ("overlay", "F"),
         ("receive_resume_token", "FV"), ("encryption", "FVS"), ("keylocation", "FV"), ("keyformat", "FV"),
         ("pbkdf2iters", "FV"), ("encryptionroot", "FVS"), ("keystatus", "FVS"), ("special_small_blocks", "F"),
-        ("redact_snaps", "SB"), ("snapshots_changed", "FV"), ("prefetch", "FV"),
+        ("redact_snaps", "FVSB"), ("snapshots_changed", "FV"), ("prefetch", "FVS"),
     ]
 
-    /// What the fake does not model yet (README: what the fake leaves out); volumes it has none of.
-    static let leftOut: Set<String> = [
-        "volsize", "volblocksize", "aclmode", "aclinherit", "version", "utf8only", "normalization",
-        "casesensitivity", "vscan", "nbmand", "objsetid", "mlslabel", "dnodesize", "refcompressratio", "volmode",
-        "filesystem_limit", "snapshot_limit", "filesystem_count", "snapshot_count", "snapdev", "acltype", "context",
-        "fscontext", "defcontext", "rootcontext", "relatime", "redundant_metadata", "overlay",
-        "special_small_blocks", "redact_snaps", "snapshots_changed", "prefetch",
-    ]
+    /// What the fake does not model: volumes (README: what the fake leaves out).
+    static let leftOut: Set<String> = ["volsize", "volblocksize"]
+
+    /// Rows libzfs prints in `get all` only where they have a value: `origin` of a clone, a cut receive's
+    /// token, a redacted dataset's snapshots, the time snapshots last changed.
+    static let onlyWhenSet: Set<String> = ["origin", "receive_resume_token", "redact_snaps", "snapshots_changed"]
 
     func properties(_ script: String) -> [String] {
         let r = h.sh(script)
@@ -54,18 +52,18 @@ final class FakeZFSPropertyTableTests: FakeWorldTestCase {
 
     func testFilesystemRowsFollowOpenZFSTable() {
         let rows = properties("zfs get -H -o property all tank/src")
-        // Not a clone: no origin; not encrypted: no encryptionroot, keystatus (get all skips what has no value).
-        XCTAssertEqual(rows, expected(for: "F", skipping: ["origin", "encryptionroot", "keystatus"]))
+        // Not a clone, no cut receive, nothing redacted; not encrypted: no encryptionroot, keystatus.
+        XCTAssertEqual(rows, expected(for: "F", skipping: Self.onlyWhenSet.subtracting(["snapshots_changed"]).union(["encryptionroot", "keystatus"])))
     }
 
     func testEncryptedFilesystemRows() {
         h.ok("zfake-ctl create tank/secret --passphrase 'correct horse'")
-        XCTAssertEqual(properties("zfs get -H -o property all tank/secret"), expected(for: "F", skipping: ["origin"]))
+        XCTAssertEqual(properties("zfs get -H -o property all tank/secret"), expected(for: "F", skipping: Self.onlyWhenSet))
     }
 
     func testSnapshotRowsFollowOpenZFSTable() {
         XCTAssertEqual(properties("zfs get -H -o property all tank/src@a"),
-                       expected(for: "S", skipping: ["encryptionroot", "keystatus"]))
+                       expected(for: "S", skipping: ["encryptionroot", "keystatus", "redact_snaps"]))
         let clones = h.sh("zfs get -H -o property,value,source clones tank/src@a")
         XCTAssertEqual(clones.out, "clones\t\t-\n")
     }
@@ -108,5 +106,141 @@ final class FakeZFSPropertyTableTests: FakeWorldTestCase {
         XCTAssertEqual(h.sh("zfs get -H -o name,value -t snapshot guid tank/src").out.split(separator: "\n").map { String($0.split(separator: "\t")[0]) },
                        ["tank/src@a", "tank/src@b"])
         XCTAssertEqual(h.sh("zfs get -H -o name -t bookmark guid tank/src").out, "tank/src#mark\n")
+    }
+
+    func testRowsOfAFreshFilesystemWithOpenZFSValuesAndSources() {
+        let rows = "aclmode,aclinherit,version,utf8only,normalization,casesensitivity,vscan,nbmand,mlslabel,dnodesize,"
+            + "refcompressratio,volmode,filesystem_limit,snapshot_limit,filesystem_count,snapshot_count,snapdev,acltype,"
+            + "context,relatime,redundant_metadata,overlay,special_small_blocks,prefetch,redact_snaps,written,logicalused"
+        h.ok("zfs create tank/fresh")
+        XCTAssertEqual(h.sh("zfs get -H -o property,value,source \(rows) tank/fresh").out, """
+            aclmode\tdiscard\tdefault
+            aclinherit\trestricted\tdefault
+            version\t5\t-
+            utf8only\toff\t-
+            normalization\tnone\t-
+            casesensitivity\tsensitive\t-
+            vscan\toff\tdefault
+            nbmand\toff\tdefault
+            mlslabel\tnone\tdefault
+            dnodesize\tlegacy\tdefault
+            refcompressratio\t1.00x\t-
+            volmode\tdefault\tdefault
+            filesystem_limit\tnone\tdefault
+            snapshot_limit\tnone\tdefault
+            filesystem_count\tnone\tdefault
+            snapshot_count\tnone\tdefault
+            snapdev\thidden\tdefault
+            acltype\toff\tdefault
+            context\tnone\tdefault
+            relatime\ton\tdefault
+            redundant_metadata\tall\tdefault
+            overlay\ton\tdefault
+            special_small_blocks\t0\tdefault
+            prefetch\tall\tdefault
+            redact_snaps\t-\t-
+            written\t0\t-
+            logicalused\t0\t-
+
+            """)
+        // -p: the limits stay `none`, ratios lose their x.
+        XCTAssertEqual(h.sh("zfs get -Hp -o value filesystem_limit,refcompressratio,special_small_blocks tank/fresh").out,
+                       "none\n1.00\n0\n")
+        let objsetids = h.sh("zfs get -H -o value objsetid tank/fresh tank/src tank/src@a").out.split(separator: "\n")
+        XCTAssertEqual(Set(objsetids).count, 3, "each dataset and snapshot has its own objsetid")
+        XCTAssertTrue(objsetids.allSatisfy { UInt64($0) != nil }, "objsetid is printed in full, never as 1.2K")
+    }
+
+    func testSnapshotsShowTheirFilesystemsZPLPropertiesAndSettingsButDefaultLabels() {
+        h.ok("zfs set acltype=posixacl tank/src && zfs set xattr=dir tank/src && zfs set context=system_u:object_r:fs_t tank/src")
+        XCTAssertEqual(h.sh("zfs get -H -o property,value,source acltype,xattr,context,version,casesensitivity tank/src@a").out, """
+            acltype\tposix\tinherited from tank/src
+            xattr\ton\tinherited from tank/src
+            context\tnone\tdefault
+            version\t5\t-
+            casesensitivity\tsensitive\t-
+
+            """)
+        XCTAssertEqual(h.sh("zfs get -H -o value context tank/src").out, "system_u:object_r:fs_t\n")
+        let label = h.sh("zfs set mlslabel=secret tank/src")
+        XCTAssertEqual(label.err, "cannot set property for 'tank/src': mlslabels are unsupported\n")
+        XCTAssertNotEqual(label.code, 0)
+    }
+
+    func testCreateOnlyPropertiesAreFixedAtCreateAndInheritedByNewChildren() {
+        h.ok("zfs create -o casesensitivity=mixed -o normalization=formD tank/ci && zfs create tank/ci/kid")
+        XCTAssertEqual(h.sh("zfs get -H -o name,property,value,source casesensitivity,normalization,utf8only tank/ci tank/ci/kid").out, """
+            tank/ci\tcasesensitivity\tmixed\t-
+            tank/ci\tnormalization\tformD\t-
+            tank/ci\tutf8only\ton\t-
+            tank/ci/kid\tcasesensitivity\tmixed\t-
+            tank/ci/kid\tnormalization\tformD\t-
+            tank/ci/kid\tutf8only\ton\t-
+
+            """)
+        let set = h.sh("zfs set utf8only=off tank/ci")
+        XCTAssertEqual(set.err, "cannot set property for 'tank/ci': 'utf8only' is readonly\n")
+        XCTAssertNotEqual(set.code, 0)
+        let bad = h.sh("zfs create -o casesensitivity=upper tank/bad")
+        XCTAssertEqual(bad.err, "cannot create 'tank/bad': 'casesensitivity' must be one of 'sensitive | insensitive | mixed'\n")
+        XCTAssertEqual(h.sh("zfs list tank/bad").code, 1, "nothing was created")
+    }
+
+    func testLimitsAndTheCountsKeptBelowThem() {
+        h.ok("zfs create tank/src/kid && zfs snapshot tank/src/kid@k && zfs set snapshot_limit=10 tank/src")
+        XCTAssertEqual(h.sh("zfs get -H -o name,property,value,source snapshot_limit,snapshot_count,filesystem_count tank/src tank/src/kid tank").out, """
+            tank/src\tsnapshot_limit\t10\tlocal
+            tank/src\tsnapshot_count\t3\tlocal
+            tank/src\tfilesystem_count\t1\tlocal
+            tank/src/kid\tsnapshot_limit\tnone\tdefault
+            tank/src/kid\tsnapshot_count\t1\tlocal
+            tank/src/kid\tfilesystem_count\t0\tlocal
+            tank\tsnapshot_limit\tnone\tdefault
+            tank\tsnapshot_count\tnone\tdefault
+            tank\tfilesystem_count\tnone\tdefault
+
+            """)
+        let bad = h.sh("zfs set filesystem_limit=many tank/src")
+        XCTAssertEqual(bad.err, "cannot set property for 'tank/src': bad numeric value 'many'\n")
+    }
+
+    func testSnapshotsChangedFollowsSnapshotsMadeAndDestroyed() {
+        h.ok("zfs create tank/quiet")
+        XCTAssertEqual(h.sh("zfs get -Hp -o value,source snapshots_changed tank/quiet").out, "-\t-\n", "never changed")
+        h.ok("zfs snapshot tank/quiet@one", env: ["ZFAKE_CLOCK": "1700000000"])
+        XCTAssertEqual(h.sh("zfs get -Hp -o value,source snapshots_changed tank/quiet").out, "1700000000\t-\n")
+        XCTAssertEqual(h.sh("zfs get -H -o value snapshots_changed tank/quiet").out, "Tue Nov 14 22:13:20 2023\n")
+        XCTAssertTrue(properties("zfs get -H -o property all tank/quiet").contains("snapshots_changed"))
+        h.ok("zfs destroy tank/quiet@one", env: ["ZFAKE_CLOCK": "1700000100"])
+        XCTAssertEqual(h.sh("zfs get -Hp -o value snapshots_changed tank/quiet").out, "1700000100\n")
+    }
+
+    func testUserGroupAndProjectAccounting() {
+        // Everything the fake holds belongs to uid, gid and project 0.
+        h.ok("zfs set userquota@nobody=1G tank/src")
+        XCTAssertEqual(h.sh("zfs get -Hp -o property,value,source userused@root,userused@nobody,userquota@nobody,groupused@0,projectused@0 tank/src").out, """
+            userused@root\t4194304\tlocal
+            userused@nobody\t0\tlocal
+            userquota@nobody\t1073741824\tlocal
+            groupused@0\t4194304\tlocal
+            projectused@0\t4194304\tlocal
+
+            """)
+        XCTAssertEqual(h.sh("zfs get -H -o value userused@root,userquota@root,userused@nobody,userused@no-such-user tank/src").out,
+                       "4M\nnone\n0B\n-\n")
+        XCTAssertEqual(h.sh("zfs get -H -o value userused@root tank/src@a").out, "3M\n", "a snapshot's own")
+        let readonly = h.sh("zfs set userused@root=1 tank/src")
+        XCTAssertEqual(readonly.err, "cannot set property for 'tank/src': 'userused@root' is readonly\n")
+        XCTAssertEqual(h.sh("zfs list -H -o name,userused@root tank/src").out, "tank/src\t4M\n")
+    }
+
+    func testColumnNamesAndTheirLowerCaseAliases() {
+        XCTAssertEqual(h.sh("zfs list -o name,rdonly,refratio,fslimit,lused tank/src").out, """
+            NAME      RDONLY  REFRATIO  FSLIMIT  LUSED
+            tank/src  off        1.00x     none     4M
+
+            """)
+        XCTAssertEqual(h.sh("zfs get -H -o property redund_md,dnsize,case,resumetok tank/src").out,
+                       "redundant_metadata\ndnodesize\ncasesensitivity\nreceive_resume_token\n")
     }
 }

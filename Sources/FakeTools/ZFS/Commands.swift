@@ -100,6 +100,7 @@ enum Commands {
                 s.local = props
                 s.compressRatio = d.compressRatio
                 d.snapshots.append(s)
+                d.snapshotsChanged = now
                 d.written = 0
                 d.modified = false
                 state.datasets[fs] = d
@@ -200,6 +201,7 @@ enum Commands {
                 let index = state.datasets[name]!.snapshots.firstIndex { $0.name == snap }!
                 if state.datasets[name]!.snapshots[index].holds.isEmpty {
                     state.datasets[name]!.snapshots.remove(at: index)
+                    state.snapshotsChanged(name)
                 } else {
                     state.datasets[name]!.snapshots[index].deferDestroy = true
                 }
@@ -246,7 +248,10 @@ enum Commands {
             }
             if options.has("n") { return text }
             for name in all { state.datasets[name] = nil }
-            for name in rootSnaps { state.datasets[name]!.snapshots = [] }
+            for name in rootSnaps where !state.datasets[name]!.snapshots.isEmpty {
+                state.datasets[name]!.snapshots = []
+                state.snapshotsChanged(name)
+            }
             _ = state.nextTxg(pool: Names.pool(of: fs))
             return text
         }
@@ -275,6 +280,7 @@ enum Commands {
                 throw Failure("cannot destroy '\(fs)@\(s.name)': dataset is busy")
             }
             var d = dataset
+            if !newer.isEmpty { d.snapshotsChanged = state.now() }
             d.snapshots.removeSubrange((index + 1)...)
             d.referenced = d.snapshots[index].referenced
             d.written = 0
@@ -329,6 +335,7 @@ enum Commands {
                         s.holds[tag] = nil
                         if s.holds.isEmpty && s.deferDestroy {
                             state.datasets[name]!.snapshots.remove(at: index)
+                            state.snapshotsChanged(name)
                         } else {
                             state.datasets[name]!.snapshots[index] = s
                         }

@@ -80,7 +80,7 @@ enum ListCommand {
             fields = []
             for f in o.split(separator: ",", omittingEmptySubsequences: false).map(String.init) {
                 if f.contains(":") && Names.isValidUserProperty(f) { fields.append(f); continue }
-                if PropertyTable.isWritten(f, legacy: ctx.legacy) { fields.append(f); continue }
+                if PropertyTable.isWritten(f, legacy: ctx.legacy) || PropertyTable.isSpace(f, legacy: ctx.legacy) { fields.append(f); continue }
                 guard let c = PropertyTable.canonical(f, legacy: ctx.legacy) else {
                     throw Failure("bad property list: invalid property '\(f)'\n" + Usage.zfsCommandUsage("list", legacy: ctx.legacy), code: 2)
                 }
@@ -154,7 +154,9 @@ enum ListCommand {
                 return parsable ? v.raw : v.value
             }
         }
-        let right = fields.map { PropertyTable.byName[$0]?.numeric ?? PropertyTable.isWritten($0, legacy: ctx.legacy) }
+        let right = fields.map {
+            PropertyTable.byName[$0]?.numeric ?? (PropertyTable.isWritten($0, legacy: ctx.legacy) || PropertyTable.isSpace($0, legacy: ctx.legacy))
+        }
         if !rows.isEmpty {
             Out.out(table(fields.map { PropertyTable.header($0, legacy: ctx.legacy) }, rows, rightAligned: right, scripted: options.has("H")))
         } else if !options.has("H") && errors.isEmpty {
@@ -196,7 +198,7 @@ enum GetCommand {
         if !all {
             for p in propertyList.split(separator: ",", omittingEmptySubsequences: false).map(String.init) {
                 if p.contains(":") && Names.isValidUserProperty(p) { properties.append(p); continue }
-                if PropertyTable.isWritten(p, legacy: ctx.legacy) { properties.append(p); continue }
+                if PropertyTable.isWritten(p, legacy: ctx.legacy) || PropertyTable.isSpace(p, legacy: ctx.legacy) { properties.append(p); continue }
                 guard let c = PropertyTable.canonical(p, legacy: ctx.legacy) else {
                     throw Failure("bad property list: invalid property '\(p)'\n" + Usage.zfsCommandUsage("get", legacy: ctx.legacy), code: 2)
                 }
@@ -247,8 +249,8 @@ enum GetCommand {
                 }
                 // Unencrypted datasets have no encryptionroot and keystatus (`get all` skips what has no value).
                 if entity.fs.crypt == nil { names.removeAll { $0 == "encryptionroot" || $0 == "keystatus" } }
-                // `origin` only on clones; `clones` only on snapshots.
-                names.removeAll { $0 == "origin" && resolver.value("origin", of: entity)?.raw == "-" }
+                // `origin` only on clones, a token only after a cut receive, ...; `clones` only on snapshots.
+                names.removeAll { PropertyTable.shownWhenSet.contains($0) && resolver.computed($0, entity) == nil }
                 if case .snapshot = entity {} else { names.removeAll { $0 == "clones" } }
                 names += userProperties(of: entity, state: state)
             }

@@ -1,8 +1,12 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One native property: how it is shown, set and inherited.
 struct PropertyDef {
-    enum Kind { case computed, choice([String]), size, number, text }
+    /// `limit`: a count where none (UINT64_MAX) is the default, shown as `none` in both forms.
+    enum Kind { case computed, choice([String]), size, number, text, limit }
     var name: String
     var kind: Kind
     var defaultValue: String
@@ -33,6 +37,19 @@ enum PropertyTable {
             PropertyDef(name: n, kind: .size, defaultValue: d, inheritable: inherit, forSnapshots: false,
                         numeric: true, valuesText: values)
         }
+        func text(_ n: String, _ d: String, inherit: Bool, snap: Bool = true, values: String) -> PropertyDef {
+            PropertyDef(name: n, kind: .text, defaultValue: d, inheritable: inherit, forSnapshots: snap,
+                        numeric: false, valuesText: values)
+        }
+        /// Set once, at create (PROP_ONETIME: not editable, inherited by new children).
+        func zpl(_ n: String, _ d: String, values: String) -> PropertyDef {
+            PropertyDef(name: n, kind: .computed, defaultValue: d, inheritable: true, forSnapshots: true,
+                        numeric: false, valuesText: values)
+        }
+        func limit(_ n: String) -> PropertyDef {
+            PropertyDef(name: n, kind: .limit, defaultValue: "none", inheritable: false, forSnapshots: false,
+                        numeric: true, valuesText: "<count> | none")
+        }
         let onOff = ["on", "off"]
         return [
             ro("type", snap: true, values: "filesystem | volume | snapshot | bookmark"),
@@ -48,7 +65,7 @@ enum PropertyTable {
             size("recordsize", "131072", inherit: true, values: "512 to 1M, power of 2"),
             PropertyDef(name: "mountpoint", kind: .text, defaultValue: "/", inheritable: true, forSnapshots: false,
                         numeric: false, valuesText: "<path> | legacy | none"),
-            choice("sharenfs", onOff, "off"),
+            text("sharenfs", "off", inherit: true, snap: false, values: "on | off | NFS share options"),
             choice("checksum", ["on", "off", "fletcher2", "fletcher4", "sha256", "sha512", "skein", "edonr", "blake3"], "on"),
             choice("compression", ["on", "off", "lzjb", "gzip", "gzip-[1-9]", "zle", "lz4", "zstd"], "off"),
             choice("atime", onOff, "on"),
@@ -58,11 +75,19 @@ enum PropertyTable {
             choice("readonly", onOff, "off"),
             choice("zoned", onOff, "off"),
             choice("snapdir", ["hidden", "visible"], "hidden"),
+            choice("aclmode", ["discard", "groupmask", "passthrough", "restricted"], "discard"),
+            choice("aclinherit", ["discard", "noallow", "restricted", "passthrough", "passthrough-x"], "restricted"),
             ro("createtxg", snap: true, numeric: true, values: "<uint64>"),
             choice("canmount", ["on", "off", "noauto"], "on", inherit: false),
-            choice("xattr", ["on", "off", "sa"], "on"),
+            choice("xattr", ["on", "off", "dir", "sa"], "on"),
             choice("copies", ["1", "2", "3"], "1"),
-            choice("sharesmb", onOff, "off"),
+            ro("version", snap: true, values: "1 | 2 | 3 | 4 | 5 | current"),
+            zpl("utf8only", "off", values: "on | off"),
+            zpl("normalization", "none", values: "none | formC | formD | formKC | formKD"),
+            zpl("casesensitivity", "sensitive", values: "sensitive | insensitive | mixed"),
+            choice("vscan", onOff, "off"),
+            choice("nbmand", onOff, "off"),
+            text("sharesmb", "off", inherit: true, snap: false, values: "on | off | SMB share options"),
             size("refquota", "0"),
             size("refreservation", "0"),
             ro("guid", snap: true, numeric: true, values: "<uint64>"),
@@ -75,12 +100,30 @@ enum PropertyTable {
             ro("defer_destroy", snap: true, values: "yes | no"),
             ro("userrefs", snap: true, numeric: true, values: "<count>"),
             choice("logbias", ["latency", "throughput"], "latency"),
+            ro("objsetid", snap: true, numeric: true, values: "<uint64>"),
             choice("dedup", ["on", "off", "verify", "sha256[,verify]"], "off"),
+            text("mlslabel", "none", inherit: true, values: "<sensitivity label>"),
             choice("sync", ["standard", "always", "disabled"], "standard"),
+            choice("dnodesize", ["legacy", "auto", "1k", "2k", "4k", "8k", "16k"], "legacy"),
+            ro("refcompressratio", snap: true, numeric: true, values: "<1.00x or higher if compressed>"),
             ro("written", snap: true, numeric: true, values: "<size>"),
             ro("clones", snap: true, values: "<dataset>[,...]"),
             ro("logicalused", snap: false, numeric: true, values: "<size>"),
             ro("logicalreferenced", snap: true, numeric: true, values: "<size>"),
+            choice("volmode", ["default", "full", "geom", "dev", "none"], "default"),
+            limit("filesystem_limit"),
+            limit("snapshot_limit"),
+            ro("filesystem_count", snap: false, numeric: true, values: "<count>"),
+            ro("snapshot_count", snap: false, numeric: true, values: "<count>"),
+            choice("snapdev", ["hidden", "visible"], "hidden"),
+            choice("acltype", ["off", "nfsv4", "posix"], "off"),
+            text("context", "none", inherit: false, values: "<selinux context>"),
+            text("fscontext", "none", inherit: false, values: "<selinux fscontext>"),
+            text("defcontext", "none", inherit: false, values: "<selinux defcontext>"),
+            text("rootcontext", "none", inherit: false, values: "<selinux rootcontext>"),
+            choice("relatime", onOff, "on"),
+            choice("redundant_metadata", ["all", "most", "some", "none"], "all"),
+            choice("overlay", onOff, "on"),
             ro("receive_resume_token", snap: false, values: "<string token>"),
             PropertyDef(name: "encryption", kind: .choice(Encryption.suiteValues), defaultValue: "off", inheritable: true,
                         forSnapshots: true, numeric: false, valuesText: Encryption.suiteValues.joined(separator: " | "), onetime: true),
@@ -92,35 +135,83 @@ enum PropertyTable {
                         numeric: true, valuesText: "<iters>", onetime: true),
             ro("encryptionroot", snap: true, values: "<filesystem | volume>"),
             ro("keystatus", snap: true, values: "none | unavailable | available"),
+            PropertyDef(name: "special_small_blocks", kind: .size, defaultValue: "0", inheritable: true, forSnapshots: false,
+                        numeric: true, valuesText: "zero or 512 to 1M, power of 2"),
+            ro("redact_snaps", snap: true, values: "<snapshot>[,...]"),
+            ro("snapshots_changed", snap: false, values: "<date>"),
+            choice("prefetch", ["none", "metadata", "all"], "all"),
         ]
     }()
 
     /// Snapshot-only rows (zfs_prop.c registers them for ZFS_TYPE_SNAPSHOT alone).
     static let snapshotOnly: Set<String> = ["defer_destroy", "userrefs", "clones"]
     /// Settable properties that snapshots show too, taking their filesystem's value.
-    static let snapshotInherited: Set<String> = ["devices", "exec", "setuid", "xattr", "primarycache", "secondarycache"]
+    static let snapshotInherited: Set<String> = [
+        "devices", "exec", "setuid", "xattr", "nbmand", "acltype", "primarycache", "secondarycache", "prefetch",
+    ]
     /// What `get all` shows of a bookmark.
     static let forBookmarks: Set<String> = ["type", "creation", "referenced", "compressratio", "createtxg", "guid", "logicalreferenced"]
+    /// Rows `get all` prints only where the property has a value (libzfs's zfs_prop_get fails otherwise):
+    /// `origin` of a clone, a partial receive's token, a redacted dataset's snapshots, `snapshots_changed`
+    /// once a snapshot was made or destroyed.
+    static let shownWhenSet: Set<String> = ["origin", "receive_resume_token", "redact_snaps", "snapshots_changed"]
 
     static let byName: [String: PropertyDef] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
 
-    /// Properties zfs-fuse does not have.
-    static let modernOnly = Set(["clones", "receive_resume_token", "logicalused", "logicalreferenced", "sync"]).union(encryptionProperties)
+    /// Properties zfs-fuse does not have (or, for its filesystems' rows, that the fake does not give it).
+    static let modernOnly = Set([
+        "clones", "receive_resume_token", "logicalused", "logicalreferenced", "sync",
+        "aclmode", "aclinherit", "version", "utf8only", "normalization", "casesensitivity", "vscan", "nbmand",
+        "objsetid", "mlslabel", "dnodesize", "refcompressratio", "volmode", "filesystem_limit", "snapshot_limit",
+        "filesystem_count", "snapshot_count", "snapdev", "acltype", "context", "fscontext", "defcontext",
+        "rootcontext", "relatime", "redundant_metadata", "overlay", "special_small_blocks", "redact_snaps",
+        "snapshots_changed", "prefetch",
+    ]).union(encryptionProperties)
 
     /// The native encryption properties (OpenZFS ≥ 0.8).
     static let encryptionProperties: Set<String> = ["encryption", "keylocation", "keyformat", "pbkdf2iters", "encryptionroot", "keystatus"]
 
-    static let aliases: [String: String] = [
-        "avail": "available", "refer": "referenced", "ratio": "compressratio", "compress": "compression",
-        "reserv": "reservation", "refreserv": "refreservation", "recsize": "recordsize",
-        "usedsnap": "usedbysnapshots", "usedds": "usedbydataset", "usedchild": "usedbychildren",
-        "usedrefreserv": "usedbyrefreservation", "lrefer": "logicalreferenced", "lused": "logicalused",
+    /// Column names (zfs_prop.c) where they are not the property's name in capitals. libzfs also takes a
+    /// column name in lower case for the property (`rdonly`, `refer`, `lused`).
+    static let columnNames: [String: String] = [
+        "redundant_metadata": "REDUND_MD", "compression": "COMPRESS", "dnodesize": "DNSIZE", "readonly": "RDONLY",
+        "casesensitivity": "CASE", "receive_resume_token": "RESUMETOK", "encryptionroot": "ENCROOT",
+        "redact_snaps": "RSNAPS", "available": "AVAIL", "referenced": "REFER", "compressratio": "RATIO",
+        "refcompressratio": "REFRATIO", "usedbysnapshots": "USEDSNAP", "usedbydataset": "USEDDS",
+        "usedbychildren": "USEDCHILD", "usedbyrefreservation": "USEDREFRESERV", "logicalused": "LUSED",
+        "logicalreferenced": "LREFER", "filesystem_count": "FSCOUNT", "snapshot_count": "SSCOUNT",
+        "reservation": "RESERV", "refreservation": "REFRESERV", "filesystem_limit": "FSLIMIT",
+        "snapshot_limit": "SSLIMIT", "recordsize": "RECSIZE",
     ]
+
+    static let aliases: [String: String] = {
+        var names = ["avail": "available", "refer": "referenced", "ratio": "compressratio", "compress": "compression"]
+        for (property, column) in columnNames { names[column.lowercased()] = property }
+        return names
+    }()
 
     /// `written@snap` / `written#bookmark` (OpenZFS ≥ 0.6.1 and 2.x; short or full names).
     static func isWritten(_ name: String, legacy: Bool) -> Bool {
         !legacy && (name.hasPrefix("written@") || name.hasPrefix("written#")) && name.count > 8
     }
+
+    /// The per-user, group and project accounting properties (`userused@bob`, `groupquota@100`,
+    /// `projectobjused@7`, ...; OpenZFS ≥ 0.7 for obj and project).
+    static let spacePrefixes: Set<String> = [
+        "userused", "groupused", "userquota", "groupquota", "userobjused", "groupobjused", "userobjquota",
+        "groupobjquota", "projectused", "projectquota", "projectobjused", "projectobjquota",
+    ]
+
+    static func isSpace(_ name: String, legacy: Bool) -> Bool {
+        guard !legacy, let at = name.firstIndex(of: "@"), name.index(after: at) < name.endIndex else { return false }
+        return spacePrefixes.contains(String(name[..<at]))
+    }
+
+    /// The ZPL properties fixed at `zfs create` (PROP_ONETIME): readonly afterwards, shown with source `-`.
+    static let createOnly: [String: [String]] = [
+        "utf8only": ["on", "off"], "normalization": ["none", "formC", "formD", "formKC", "formKD"],
+        "casesensitivity": ["sensitive", "insensitive", "mixed"],
+    ]
 
     /// The canonical name of a native property, nil if unknown.
     static func canonical(_ name: String, legacy: Bool) -> String? {
@@ -132,19 +223,9 @@ enum PropertyTable {
 
     /// The column header `zfs list` prints.
     static func header(_ name: String, legacy: Bool = false) -> String {
-        switch name {
-        case "available": return "AVAIL"
-        case "referenced": return "REFER"
-        case "compressratio": return "RATIO"
-        case "usedbysnapshots": return "USEDSNAP"
-        case "usedbydataset": return "USEDDS"
-        case "usedbychildren": return "USEDCHILD"
-        case "usedbyrefreservation": return "USEDREFRESERV"
-        case "receive_resume_token": return "RESUMETOK"
-        case "encryptionroot": return "ENCROOT"
+        if let column = columnNames[name] { return column }
         // OpenZFS uppercases user properties (and written@…) too; zfs-fuse printed them as given.
-        default: return legacy && name.contains(":") ? name : name.uppercased()
-        }
+        return legacy && name.contains(":") ? name : name.uppercased()
     }
 }
 
@@ -210,6 +291,7 @@ struct PropertyResolver {
         if property.contains(":") { return userValue(property, of: entity) }
         if property == "name" { return PropertyValue(value: entity.name, raw: entity.name, source: "-", received: "-") }
         if PropertyTable.isWritten(property, legacy: legacy) { return writtenSince(property, of: entity) }
+        if PropertyTable.isSpace(property, legacy: legacy) { return space(property, of: entity) }
         guard let def = PropertyTable.byName[property] else { return nil }
         if case .snapshot(let dataset, _) = entity, PropertyTable.snapshotInherited.contains(property),
            var v = value(property, of: .filesystem(dataset)) {
@@ -222,11 +304,21 @@ struct PropertyResolver {
             return PropertyValue(value: "-", raw: "-", source: "-", received: "-")
         }
         if PropertyTable.encryptionProperties.contains(property) { return encryptionValue(property, of: entity) }
+        if property.hasSuffix("_count"), case .filesystem(let d) = entity {
+            guard let count = limitCount(property, of: d) else {
+                return PropertyValue(value: "none", raw: "none", source: "default", received: "-")
+            }
+            return PropertyValue(value: Human.size(count, bytes: false), raw: "\(count)", source: "local", received: "-")
+        }
         if case .computed = def.kind {
             guard let raw = computed(property, entity) else {
                 return PropertyValue(value: "-", raw: "-", source: "-", received: "-")
             }
             return PropertyValue(value: display(def, raw, entity), raw: raw, source: "-", received: "-")
+        }
+        if case .snapshot = entity {
+            // mlslabel and the SELinux contexts: a snapshot has its own, never set here.
+            return PropertyValue(value: def.defaultValue, raw: def.defaultValue, source: "default", received: "-")
         }
         let dataset = entity.fs
         let receivedValue = dataset.received[property] ?? "-"
@@ -284,6 +376,31 @@ struct PropertyResolver {
             total += Compression.physical(snapshot.written, snapshot.compressRatio)
         }
         return PropertyValue(value: Human.size(total), raw: "\(total)", source: "local", received: "-")
+    }
+
+    /// `userused@who` and friends. Every byte and object of the fake belongs to uid, gid and project 0;
+    /// quotas are recorded (`zfs set userquota@who=…`) but limit nothing. Source `local`, as zfs get shows
+    /// them; `-` for a name that is no user or group here.
+    func space(_ property: String, of entity: Entity) -> PropertyValue {
+        let none = PropertyValue(value: "-", raw: "-", source: "-", received: "-")
+        guard let (key, id) = PropertyTable.spaceKey(property) else { return none }
+        let referenced: Int64
+        switch entity {
+        case .filesystem(let d): referenced = Compression.physical(d.referenced, d.compressRatio)
+        case .snapshot(_, let s): referenced = Compression.physical(s.referenced, s.compressRatio)
+        case .bookmark: return none
+        }
+        let kind = String(key.prefix { $0 != "@" })
+        let objects = kind.contains("obj")
+        var amount: Int64
+        if kind.hasSuffix("quota") {
+            amount = Int64(entity.fs.local[key] ?? "0") ?? 0
+            if amount == 0 { return PropertyValue(value: "none", raw: "0", source: "local", received: "-") }
+        } else {
+            amount = id != 0 ? 0 : (objects ? 6 + (referenced + 131_071) / 131_072 : referenced)
+        }
+        let shown = objects ? Human.size(amount, bytes: false) : Human.size(amount)
+        return PropertyValue(value: shown, raw: "\(amount)", source: "local", received: "-")
     }
 
     /// A received value that no explicit inherit masks.
@@ -386,9 +503,17 @@ struct PropertyResolver {
             return "\(used(d) - Compression.physical(d.referenced, d.compressRatio) - d.snapshots.reduce(0) { $0 + $1.used })"
         case ("usedbyrefreservation", .filesystem): return "0"
         case ("receive_resume_token", .filesystem(let d)):
-            return d.partial.map { ResumeToken.encode(ResumeToken.Contents(partial: $0)) } ?? "-"
-        case ("origin", .filesystem): return "-" // the fake makes no clones
-        case ("clones", .snapshot): return ""
+            return d.partial.map { ResumeToken.encode(ResumeToken.Contents(partial: $0)) }
+        case ("origin", .filesystem(let d)): return d.origin
+        case ("clones", .snapshot(let d, let s)): return clones(of: "\(d.name)@\(s.name)").joined(separator: ",")
+        case ("version", .filesystem), ("version", .snapshot): return "5"
+        case ("utf8only", _), ("normalization", _), ("casesensitivity", _): return zplValue(property, of: entity.fs.name)
+        case ("objsetid", .filesystem(let d)): return "\(Self.objsetid(d.guid))"
+        case ("objsetid", .snapshot(_, let s)): return "\(Self.objsetid(s.guid))"
+        case ("refcompressratio", .filesystem(let d)): return Compression.text(d.compressRatio)
+        case ("refcompressratio", .snapshot(_, let s)): return Compression.text(s.compressRatio)
+        case ("snapshots_changed", .filesystem(let d)): return d.snapshotsChanged.map { "\($0)" }
+        case ("redact_snaps", _): return nil // nothing is redacted
         case ("defer_destroy", .snapshot(_, let s)): return s.deferDestroy ? "on" : "off"
         case ("userrefs", .snapshot(_, let s)): return "\(s.holds.count)"
         default: return nil
@@ -401,19 +526,82 @@ struct PropertyResolver {
         return own + state.datasets.values.filter { Names.parent(of: $0.name) == d.name }.reduce(0) { $0 + used($1, logical: logical) }
     }
 
+    /// The clones of a snapshot, by name.
+    func clones(of snapshot: String) -> [String] {
+        state.datasets.values.filter { $0.origin == snapshot }.map(\.name).sorted(by: Ordering.names)
+    }
+
+    /// `utf8only`, `normalization`, `casesensitivity`: fixed when a filesystem is created, from `create -o`
+    /// or its parent (zfs_fill_zplprops); `normalization` other than none implies `utf8only=on`.
+    func zplValue(_ property: String, of fs: String) -> String {
+        var current: String? = fs
+        while let name = current, let d = state.datasets[name] {
+            if let v = d.local[property] { return v }
+            if property == "utf8only", let n = d.local["normalization"], n != "none" { return "on" }
+            current = Names.parent(of: name)
+        }
+        return PropertyTable.byName[property]!.defaultValue
+    }
+
+    /// A stable object-set number for a dataset or snapshot (small, as OpenZFS's are).
+    static func objsetid(_ guid: UInt64) -> UInt64 { 64 + guid % 1_000_000 }
+
+    /// `filesystem_count` / `snapshot_count`: kept only below a filesystem or snapshot limit (on the
+    /// dataset or an ancestor); nil shows as `none`.
+    func limitCount(_ property: String, of d: Dataset) -> Int64? {
+        var current: String? = d.name
+        var limited = false
+        while let name = current, let a = state.datasets[name] {
+            if a.local["filesystem_limit"] != nil || a.local["snapshot_limit"] != nil { limited = true; break }
+            current = Names.parent(of: name)
+        }
+        guard limited else { return nil }
+        let below = state.descendants(of: d.name)
+        if property == "filesystem_count" { return Int64(below.count) }
+        return Int64(([d.name] + below).reduce(0) { $0 + (state.datasets[$1]?.snapshots.count ?? 0) })
+    }
+
     /// The human form of a raw value.
     func display(_ def: PropertyDef, _ raw: String, _ entity: Entity) -> String {
         switch def.name {
         case "creation": return Int64(raw).map(Human.creation) ?? raw
         case "guid": return legacy ? (UInt64(raw).map { Human.nicenum($0, bytes: false) } ?? raw) : raw
-        case "createtxg", "userrefs", "pbkdf2iters": return raw
+        case "createtxg", "userrefs", "pbkdf2iters", "objsetid", "version": return raw
         case "compressratio": return legacy ? raw : raw + "x"
+        case "refcompressratio": return raw + "x"
+        case "snapshots_changed": return Int64(raw).map { Human.date($0, "%a %b %e %k:%M:%S %Y") } ?? raw
+        case "filesystem_limit", "snapshot_limit": return Int64(raw).map { Human.size($0, bytes: false) } ?? raw
+        // libzfs prints these with zfs_nicenum (no B); used, available, referenced and the usedby* with
+        // zfs_nicebytes.
+        case "written", "logicalused", "logicalreferenced", "recordsize", "special_small_blocks":
+            if !legacy, let n = Int64(raw) { return Human.size(n, bytes: false) }
+            return Int64(raw).map { Human.size($0) } ?? raw
         case "quota", "reservation", "refquota", "refreservation":
             return raw == "0" ? "none" : (Int64(raw).map { Human.size($0) } ?? raw)
         default:
             if def.numeric, let n = Int64(raw) { return Human.size(n) }
             return raw
         }
+    }
+}
+
+extension PropertyTable {
+    /// `userquota@bob` → (`userquota@1000`, 1000): the stored key and the numeric id, nil when the name
+    /// is no user or group on this host (projects are numbers only).
+    static func spaceKey(_ property: String) -> (String, UInt32)? {
+        guard let at = property.firstIndex(of: "@") else { return nil }
+        let kind = String(property[..<at])
+        let who = String(property[property.index(after: at)...])
+        var id: UInt32? = UInt32(who)
+        if id == nil, !kind.hasPrefix("project") {
+            if kind.hasPrefix("user") {
+                id = getpwnam(who).map { $0.pointee.pw_uid }
+            } else {
+                id = getgrnam(who).map { $0.pointee.gr_gid }
+            }
+        }
+        guard let id else { return nil }
+        return ("\(kind)@\(id)", id)
     }
 }
 
@@ -424,6 +612,15 @@ enum PropertySetter {
     /// the set-once properties (`encryption`, `keyformat`, `pbkdf2iters`) may be given.
     static func validate(_ name: String, _ value: String, legacy: Bool, forSnapshot: Bool,
                          creating: Bool = false) -> Result<(String, String), Failure> {
+        if PropertyTable.isSpace(name, legacy: legacy) {
+            let kind = String(name.prefix { $0 != "@" })
+            guard kind.hasSuffix("quota") else { return .failure(Failure("'\(name)' is readonly")) }
+            guard let (key, _) = PropertyTable.spaceKey(name) else { return .failure(Failure("invalid property '\(name)'")) }
+            if forSnapshot { return .failure(Failure("this property can not be modified for snapshots")) }
+            if value == "none" { return .success((key, "0")) }
+            guard let n = Human.parseSize(value) else { return .failure(Failure("bad numeric value '\(value)'")) }
+            return .success((key, "\(n)"))
+        }
         if name.contains(":") {
             guard Names.isValidUserProperty(name) else { return .failure(Failure("invalid property '\(name)'")) }
             guard value.utf8.count < 8192 else { return .failure(Failure("property value too long")) }
@@ -432,6 +629,12 @@ enum PropertySetter {
         guard let canonical = PropertyTable.canonical(name, legacy: legacy), canonical != "name",
               let def = PropertyTable.byName[canonical] else { return .failure(Failure("invalid property '\(name)'")) }
         if forSnapshot { return .failure(Failure("this property can not be modified for snapshots")) }
+        if let values = PropertyTable.createOnly[canonical] {
+            guard creating else { return .failure(Failure("'\(canonical)' is readonly")) }
+            guard values.contains(value) else { return .failure(Failure("'\(canonical)' must be one of '\(def.valuesText)'")) }
+            return .success((canonical, value))
+        }
+        if canonical == "mlslabel" { return .failure(Failure("mlslabels are unsupported")) }
         if def.onetime && !creating { return .failure(Failure("'\(canonical)' is readonly")) }
         if canonical == "pbkdf2iters" {
             guard let n = Int64(value) else { return .failure(Failure("bad numeric value '\(value)'")) }
@@ -446,11 +649,18 @@ enum PropertySetter {
         switch def.kind {
         case .computed: return .failure(Failure("'\(canonical)' is readonly"))
         case .choice(let values):
+            // Other names libzfs takes for the same value (zfs_prop.c's index tables).
+            let synonyms = ["xattr": ["dir": "on"], "acltype": ["disabled": "off", "noacl": "off", "posixacl": "posix"]]
+            if let canonicalValue = synonyms[canonical]?[value] { return .success((canonical, canonicalValue)) }
             let accepted = values.contains(value) || (canonical == "compression" && value.hasPrefix("gzip-"))
             return accepted ? .success((canonical, value)) : .failure(Failure("'\(canonical)' must be one of '\(def.valuesText)'"))
         case .size:
             if value == "none" { return .success((canonical, "0")) }
             guard let n = Human.parseSize(value) else { return .failure(Failure("bad numeric value '\(value)'")) }
+            return .success((canonical, "\(n)"))
+        case .limit:
+            if value == "none" { return .success((canonical, "none")) }
+            guard let n = Int64(value), n >= 0 else { return .failure(Failure("bad numeric value '\(value)'")) }
             return .success((canonical, "\(n)"))
         case .number:
             guard Int64(value) != nil else { return .failure(Failure("bad numeric value '\(value)'")) }

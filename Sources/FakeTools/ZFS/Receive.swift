@@ -552,6 +552,7 @@ enum ReceiveCommand {
         snapshot.used = 0
         snapshot.compressRatio = begin.compressRatio
         dataset.snapshots.append(snapshot)
+        dataset.snapshotsChanged = state.now()
         dataset.referenced = begin.referenced
         dataset.compressRatio = begin.compressRatio
         dataset.written = 0

@@ -63,6 +63,10 @@ struct Dataset: Codable {
     var compressRatio: Double?
     /// A mount that cannot be unmounted (`zfake ctl busy`): unmount and unload-key fail with busy.
     var busy: Bool?
+    /// The snapshot a clone was made from (`zfs clone`); nil for other filesystems.
+    var origin: String?
+    /// When a snapshot of this filesystem was last made, destroyed or renamed (`snapshots_changed`).
+    var snapshotsChanged: Int64?
 }
 
 struct Snapshot: Codable {
@@ -137,6 +141,11 @@ extension HostState {
     /// Children (all descendants when `recursive`) of `fs`, sorted by name.
     func descendants(of fs: String) -> [String] {
         datasets.keys.filter { $0.hasPrefix(fs + "/") }.sorted(by: Ordering.names)
+    }
+
+    /// Records that the snapshots of `fs` changed now (`snapshots_changed`).
+    mutating func snapshotsChanged(_ fs: String) {
+        if datasets[fs] != nil { datasets[fs]!.snapshotsChanged = now() }
     }
 
     /// Advances the pool's txg and returns the new one.
