@@ -13,14 +13,34 @@ enum Commands {
             throw Failure("\(prefix): \(name.contains("@") ? "snapshot" : "bookmark") delimiter '\(name.contains("@") ? "@" : "#")' is not expected here")
         }
         if let problem = Names.problem(name) { throw Failure("\(prefix): \(problem)") }
+        // The fake has no volumes; it refuses them rather than make a filesystem instead.
+        if options.has("V") || options.has("b") || options.has("s") {
+            throw Failure("\(prefix): volumes are not supported by this zfs (no zvol support)")
+        }
         var props: [String: String] = [:]
+        var given: [(String, String)] = []
         for assignment in options.values("o") {
             guard let eq = assignment.firstIndex(of: "=") else { throw ctx.usage("missing '=' for property=value argument") }
-            switch PropertySetter.validate(String(assignment[..<eq]), String(assignment[assignment.index(after: eq)...]),
-                                           legacy: ctx.legacy, forSnapshot: false, creating: true) {
-            case .success(let (p, v)): props[p] = v
+            let (key, value) = (String(assignment[..<eq]), String(assignment[assignment.index(after: eq)...]))
+            switch PropertySetter.validate(key, value, legacy: ctx.legacy, forSnapshot: false, creating: true) {
+            case .success(let (p, v)): props[p] = v; given.append((key, value))
             case .failure(let reason): throw Failure("\(prefix): \(reason.message)")
             }
+        }
+        // -n (dry run), -v and -P (parsable) as zfs_do_create prints them.
+        if !ctx.legacy && (options.has("n") || options.has("v") || options.has("P")) {
+            let parsable = options.has("P"), verbose = options.has("v") || parsable, dryRun = options.has("n")
+            if options.has("p"), try ctx.store.read({ $0.datasets[name] != nil }) { return }
+            var text = ""
+            if verbose && options.has("p") {
+                text += parsable ? "create_ancestors\t\(name)\n" : dryRun ? "would create ancestors of \(name)\n" : "create ancestors of \(name)\n"
+            }
+            if verbose {
+                text += parsable ? "create\t\(name)\n" : dryRun ? "would create \(name)\n" : "create \(name)\n"
+                for (key, value) in given { text += parsable ? "property\t\(key)\t\(value)\n" : "\t\(key)=\(value)\n" }
+            }
+            Out.out(text)
+            if dryRun { return }
         }
         // Key material of a new encryption root, read before taking the lock (stdin or a file).
         let material = CryptPlan.keySource(props).map {
@@ -185,6 +205,14 @@ enum Commands {
             if options.has("p") { text += "reclaim\t\(reclaim)\n" } else if options.has("v") {
                 text += "\(dryRun ? "would" : "will") reclaim \(Human.size(reclaim))\n"
             }
+            // Clones of these snapshots: without -R (or -d) the destroy is refused and names them.
+            let victimNames = Set(victims.map { "\($0.0)@\($0.1)" })
+            let dependents = Commands.clones(in: state, of: victimNames)
+            if !dependents.isEmpty && !options.has("R") && !options.has("d") {
+                let first = victims.first { !Commands.clones(in: state, of: ["\($0.0)@\($0.1)"]).isEmpty }!
+                throw Failure("cannot destroy '\(first.0)@\(first.1)': snapshot has dependent clones\n"
+                    + "use '-R' to destroy the following datasets:\n" + dependents.joined(separator: "\n"))
+            }
             if dryRun { return text }
             var errors: [String] = []
             for (name, snap) in victims {
@@ -197,6 +225,7 @@ enum Commands {
                 }
             }
             if !errors.isEmpty { throw Failure(errors.joined(separator: "\n")) }
+            if options.has("R") { for name in dependents.reversed() { state.datasets[name] = nil } }
             for (name, snap) in victims {
                 let index = state.datasets[name]!.snapshots.firstIndex { $0.name == snap }!
                 if state.datasets[name]!.snapshots[index].holds.isEmpty {
@@ -227,8 +256,18 @@ enum Commands {
                 throw Failure("cannot destroy '\(fs)': filesystem has children\n"
                     + "use '-r' to destroy the following datasets:\n" + dependents.joined(separator: "\n"))
             }
-            let all = (Names.parent(of: fs) == nil ? [] : [fs]) + children
+            var all = (Names.parent(of: fs) == nil ? [] : [fs]) + children
             let rootSnaps = Names.parent(of: fs) == nil ? [fs] : []
+            let tree = Set([fs] + children)
+            let snapshots = Set(tree.flatMap { name in state.datasets[name]!.snapshots.map { "\(name)@\($0.name)" } })
+            let dependents = Commands.clones(in: state, of: snapshots).filter { !tree.contains($0) }
+            if !dependents.isEmpty {
+                guard options.has("R") else {
+                    throw Failure("cannot destroy '\(fs)': filesystem has dependent clones\n"
+                        + "use '-R' to destroy the following datasets:\n" + dependents.joined(separator: "\n"))
+                }
+                all += dependents
+            }
             for name in all + rootSnaps {
                 let d = state.datasets[name]!
                 if let pid = d.receiver, processAlive(pid) { throw Failure("cannot destroy '\(name)': dataset is busy") }
@@ -256,6 +295,23 @@ enum Commands {
             return text
         }
         Out.out(report)
+    }
+
+    /// The clones of these snapshots, with everything below them (and their own clones), by name.
+    static func clones(in state: HostState, of snapshots: Set<String>) -> [String] {
+        var result: [String] = []
+        var frontier = snapshots
+        while !frontier.isEmpty {
+            let found = state.datasets.values.filter { $0.origin.map(frontier.contains) ?? false }.map(\.name)
+            frontier = []
+            for clone in found where !result.contains(clone) {
+                for name in [clone] + state.descendants(of: clone) where !result.contains(name) {
+                    result.append(name)
+                    frontier.formUnion(state.datasets[name]!.snapshots.map { "\(name)@\($0.name)" })
+                }
+            }
+        }
+        return result.sorted(by: Ordering.names)
     }
 
     // MARK: rollback
@@ -356,55 +412,83 @@ enum Commands {
         guard !options.operands.isEmpty else { throw ctx.usage("missing snapshot argument") }
         var rows: [(String, String, Int64)] = []
         var errors: [String] = []
+        var visited = 0
+        var nameWidth = 0
         try ctx.store.read { state in
             for target in options.operands {
                 let (fs, snap) = Names.split(target)
-                guard let snap, state.snapshot(target) != nil else { errors.append(ctx.openError(target)); continue }
+                guard let snap, !target.contains("#") else { errors.append("'\(target)' is not a snapshot"); continue }
+                guard state.snapshot(target) != nil else { errors.append(ctx.openError(target)); continue }
                 let filesystems = options.has("r") ? [fs] + state.descendants(of: fs) : [fs]
                 for name in filesystems {
                     guard let s = state.datasets[name]!.snapshots.first(where: { $0.name == snap }) else { continue }
+                    visited += 1
+                    nameWidth = max(nameWidth, "\(name)@\(snap)".count)
                     for (tag, time) in s.holds.sorted(by: { $0.key < $1.key }) { rows.append(("\(name)@\(snap)", tag, time)) }
                 }
             }
         }
+        // print_holds: a header unless -H, even with no holds; widths are the longest name and tag seen.
         var text = ""
         let times = rows.map { options.has("p") ? "\($0.2)" : Human.date($0.2, "%a %b %e %H:%M %Y") }
         if options.has("H") {
             for (i, row) in rows.enumerated() { text += "\(row.0)\t\(row.1)\t\(times[i])\n" }
-        } else if !rows.isEmpty {
-            let nameWidth = max(4, rows.map { $0.0.count }.max() ?? 0)
-            let tagWidth = max(3, rows.map { $0.1.count }.max() ?? 0)
+        } else {
+            let tagWidth = rows.map { $0.1.count }.max() ?? 0
             text += "NAME".rightPad(nameWidth) + "  " + "TAG".rightPad(tagWidth) + "  TIMESTAMP\n"
             for (i, row) in rows.enumerated() {
                 text += row.0.rightPad(nameWidth) + "  " + row.1.rightPad(tagWidth) + "  " + times[i] + "\n"
             }
         }
         Out.out(text)
+        if visited == 0 { errors.append("no datasets available") }
         if !errors.isEmpty { throw Failure(errors.joined(separator: "\n")) }
     }
 
     // MARK: bookmark
 
+    /// `zfs bookmark snapshot|bookmark newbookmark` (either may be short: `@snap`, `#bm`), as zfs_do_bookmark.
     static func bookmark(_ ctx: ZContext, _ arguments: [String]) throws {
         let options = try ctx.parse(arguments, modern: "", legacy: "")
-        guard options.operands.count >= 1 else { throw ctx.usage("missing snapshot argument") }
+        guard options.operands.count >= 1 else { throw ctx.usage("missing source argument") }
         guard options.operands.count >= 2 else { throw ctx.usage("missing bookmark argument") }
         guard options.operands.count == 2 else { throw ctx.usage("too many arguments") }
-        let source = options.operands[0]
+        var source = options.operands[0]
         var target = options.operands[1]
-        let (fs, _) = Names.split(source)
-        if target.hasPrefix("#") { target = fs + target }
-        guard target.contains("#") else { throw Failure("cannot create bookmark '\(target)': must be a bookmark name") }
+        guard source.contains("@") || source.contains("#") else {
+            throw ctx.usage("invalid source name '\(source)': must contain a '@' or '#'")
+        }
+        guard target.contains("#") else { throw ctx.usage("invalid bookmark name '\(target)': must contain a '#'") }
+        let sourceShort = source.hasPrefix("@") || source.hasPrefix("#"), targetShort = target.hasPrefix("#")
+        if sourceShort && targetShort {
+            throw Failure("either source or bookmark must be specified as full dataset paths"
+                + Usage.zfsCommandUsage("bookmark", legacy: false), code: 2)
+        }
+        if sourceShort { source = Names.split(target).0 + source }
+        if targetShort { target = Names.split(source).0 + target }
         try ctx.store.mutate { state in
-            guard let dataset = state.datasets[fs], let s = dataset.snapshots.first(where: { $0.name == Names.split(source).1 }),
-                  source.contains("@") else {
-                throw Failure("\(source.contains("#") ? "bookmark" : "snapshot") '\(source)' does not exist.\n"
-                    + Usage.zfsCommandUsage("bookmark", legacy: false), code: 2)
+            let (fs, short) = Names.split(source)
+            let mark: Bookmark?
+            if source.contains("#") {
+                mark = state.datasets[fs]?.bookmarks.first { $0.name == short }
+            } else {
+                mark = state.snapshot(source).map { s in
+                    Bookmark(name: "", guid: s.guid, createtxg: s.createtxg, creation: s.creation,
+                             referenced: s.referenced, compressRatio: s.compressRatio)
+                }
             }
-            let (targetFS, bm) = Names.split(target)
-            guard targetFS == fs, let bm else { throw Failure("cannot create bookmark '\(target)': invalid argument") }
-            if dataset.bookmarks.contains(where: { $0.name == bm }) { throw Failure("cannot create bookmark '\(target)': bookmark exists") }
-            state.datasets[fs]!.bookmarks.append(Bookmark(name: bm, guid: s.guid, createtxg: s.createtxg, creation: s.creation))
+            guard var bookmark = mark else {
+                throw Failure(ctx.openError(source) + "\n" + Usage.zfsCommandUsage("bookmark", legacy: false), code: 2)
+            }
+            let (targetFS, name) = Names.split(target)
+            let prefix = "cannot create bookmark '\(target)'"
+            guard let name, !name.isEmpty, Names.problem(targetFS) == nil else { throw Failure("\(prefix): invalid argument") }
+            guard Names.pool(of: targetFS) == Names.pool(of: fs) else { throw Failure("\(prefix): bookmark is in a different pool") }
+            guard state.datasets[targetFS] != nil else { throw Failure("\(prefix): dataset does not exist") }
+            guard targetFS == fs else { throw Failure("\(prefix): source is not an ancestor of the new bookmark's dataset") }
+            if state.datasets[fs]!.bookmarks.contains(where: { $0.name == name }) { throw Failure("\(prefix): bookmark exists") }
+            bookmark.name = name
+            state.datasets[fs]!.bookmarks.append(bookmark)
         }
     }
 

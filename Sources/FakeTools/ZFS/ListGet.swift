@@ -76,7 +76,9 @@ enum ListCommand {
     static func run(_ ctx: ZContext, _ arguments: [String]) throws {
         let options = try ctx.parse(arguments, modern: "Hprd:o:s:S:t:", legacy: "rHd:o:t:s:S:")
         var fields = ["name", "used", "available", "referenced", "mountpoint"]
-        if let o = options.value("o") {
+        if var o = options.value("o") {
+            // `-o space` (zprop_get_list): the space columns.
+            if o == "space" && !ctx.legacy { o = "name,avail,used,usedsnap,usedds,usedrefreserv,usedchild" }
             fields = []
             for f in o.split(separator: ",", omittingEmptySubsequences: false).map(String.init) {
                 if f.contains(":") && Names.isValidUserProperty(f) { fields.append(f); continue }

@@ -67,7 +67,10 @@ enum PropertyTable {
                         numeric: false, valuesText: "<path> | legacy | none"),
             text("sharenfs", "off", inherit: true, snap: false, values: "on | off | NFS share options"),
             choice("checksum", ["on", "off", "fletcher2", "fletcher4", "sha256", "sha512", "skein", "edonr", "blake3"], "on"),
-            choice("compression", ["on", "off", "lzjb", "gzip", "gzip-[1-9]", "zle", "lz4", "zstd"], "off"),
+            PropertyDef(name: "compression", kind: .choice(Compression.names), defaultValue: "off", inheritable: true,
+                        forSnapshots: false, numeric: false,
+                        valuesText: "on | off | lzjb | gzip | gzip-[1-9] | zle | lz4 | zstd | zstd-[1-19] | "
+                            + "zstd-fast | zstd-fast-[1-10,20,30,40,50,60,70,80,90,100,500,1000]"),
             choice("atime", onOff, "on"),
             choice("devices", onOff, "on"),
             choice("exec", onOff, "on"),
@@ -101,7 +104,10 @@ enum PropertyTable {
             ro("userrefs", snap: true, numeric: true, values: "<count>"),
             choice("logbias", ["latency", "throughput"], "latency"),
             ro("objsetid", snap: true, numeric: true, values: "<uint64>"),
-            choice("dedup", ["on", "off", "verify", "sha256[,verify]"], "off"),
+            PropertyDef(name: "dedup", kind: .choice(["on", "off", "verify", "sha256", "sha256,verify", "sha512", "sha512,verify",
+                                                      "skein", "skein,verify", "edonr,verify", "blake3", "blake3,verify"]),
+                        defaultValue: "off", inheritable: true, forSnapshots: false, numeric: false,
+                        valuesText: "on | off | verify | sha256[,verify] | sha512[,verify] | skein[,verify] | edonr,verify | blake3[,verify]"),
             text("mlslabel", "none", inherit: true, values: "<sensitivity label>"),
             choice("sync", ["standard", "always", "disabled"], "standard"),
             choice("dnodesize", ["legacy", "auto", "1k", "2k", "4k", "8k", "16k"], "legacy"),
@@ -154,7 +160,7 @@ enum PropertyTable {
     /// Rows `get all` prints only where the property has a value (libzfs's zfs_prop_get fails otherwise):
     /// `origin` of a clone, a partial receive's token, a redacted dataset's snapshots, `snapshots_changed`
     /// once a snapshot was made or destroyed.
-    static let shownWhenSet: Set<String> = ["origin", "receive_resume_token", "redact_snaps", "snapshots_changed"]
+    static let shownWhenSet: Set<String> = ["origin", "receive_resume_token", "redact_snaps", "snapshots_changed", "clones"]
 
     static let byName: [String: PropertyDef] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
 
@@ -485,6 +491,10 @@ struct PropertyResolver {
         case ("referenced", .filesystem(let d)): return "\(Compression.physical(d.referenced, d.compressRatio))"
         case ("logicalreferenced", .filesystem(let d)): return "\(d.referenced)"
         case ("referenced", .snapshot(_, let s)): return "\(Compression.physical(s.referenced, s.compressRatio))"
+        case ("referenced", .bookmark(_, let b)): return b.referenced.map { "\(Compression.physical($0, b.compressRatio))" }
+        case ("logicalreferenced", .bookmark(_, let b)): return b.referenced.map { "\($0)" }
+        case ("compressratio", .bookmark(_, let b)):
+            return b.referenced == nil ? nil : Compression.text(b.compressRatio) + (legacy ? "x" : "")
         case ("logicalreferenced", .snapshot(_, let s)): return "\(s.referenced)"
         case ("logicalused", .filesystem(let d)): return "\(used(d, logical: true))"
         case ("written", .filesystem(let d)): return "\(Compression.physical(d.written, d.compressRatio))"
@@ -505,7 +515,9 @@ struct PropertyResolver {
         case ("receive_resume_token", .filesystem(let d)):
             return d.partial.map { ResumeToken.encode(ResumeToken.Contents(partial: $0)) }
         case ("origin", .filesystem(let d)): return d.origin
-        case ("clones", .snapshot(let d, let s)): return clones(of: "\(d.name)@\(s.name)").joined(separator: ",")
+        case ("clones", .snapshot(let d, let s)):
+            let names = clones(of: "\(d.name)@\(s.name)")
+            return names.isEmpty ? nil : names.joined(separator: ",")
         case ("version", .filesystem), ("version", .snapshot): return "5"
         case ("utf8only", _), ("normalization", _), ("casesensitivity", _): return zplValue(property, of: entity.fs.name)
         case ("objsetid", .filesystem(let d)): return "\(Self.objsetid(d.guid))"
@@ -605,6 +617,13 @@ extension PropertyTable {
     }
 }
 
+extension Compression {
+    /// Every value `compression` takes in OpenZFS 2.2 (zfs_prop.c's compress_table).
+    static let names: [String] = ["on", "off", "lzjb", "gzip"] + (1...9).map { "gzip-\($0)" } + ["zle", "lz4", "zstd"]
+        + (1...19).map { "zstd-\($0)" } + ["zstd-fast"]
+        + ([Int](1...10) + [20, 30, 40, 50, 60, 70, 80, 90, 100, 500, 1000]).map { "zstd-fast-\($0)" }
+}
+
 /// Setting and validating properties.
 enum PropertySetter {
     /// Validates `name=value` for `zfs set`/`create -o`/`receive -o`, returning the canonical name and
@@ -652,7 +671,7 @@ enum PropertySetter {
             // Other names libzfs takes for the same value (zfs_prop.c's index tables).
             let synonyms = ["xattr": ["dir": "on"], "acltype": ["disabled": "off", "noacl": "off", "posixacl": "posix"]]
             if let canonicalValue = synonyms[canonical]?[value] { return .success((canonical, canonicalValue)) }
-            let accepted = values.contains(value) || (canonical == "compression" && value.hasPrefix("gzip-"))
+            let accepted = values.contains(value)
             return accepted ? .success((canonical, value)) : .failure(Failure("'\(canonical)' must be one of '\(def.valuesText)'"))
         case .size:
             if value == "none" { return .success((canonical, "0")) }

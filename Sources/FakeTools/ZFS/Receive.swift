@@ -211,7 +211,7 @@ enum ReceiveCommand {
             return landing
         }
         if flags.verbose && !landing.skip {
-            Out.out("receiving \(begin.isIncremental ? "incremental" : "full") stream of \(begin.toname) into \(fs)@\(snap)\n")
+            Out.out("\(flags.dryRun ? "would receive" : "receiving") \(begin.isIncremental ? "incremental" : "full") stream of \(begin.toname) into \(fs)@\(snap)\n")
         }
         // Stream without the lock.
         let expected = max(0, begin.payloadLength - begin.resumeOffset)

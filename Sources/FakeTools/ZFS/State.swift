@@ -94,6 +94,9 @@ struct Bookmark: Codable {
     var guid: UInt64
     var createtxg: UInt64
     var creation: Int64
+    /// What the snapshot referenced (a bookmark_written bookmark shows it); nil for older bookmarks.
+    var referenced: Int64?
+    var compressRatio: Double?
 }
 
 /// What `zfs receive -s` keeps of an interrupted stream: enough to build the resume token.

@@ -43,24 +43,38 @@ struct Failure: Error {
 
 /// Usage texts. Modern ones follow OpenZFS 2.2's `zfs_main.c`; legacy ones are zfs-fuse's, verbatim.
 enum Usage {
+    /// Commands in zfs_main.c's command_table order; an empty name is one of its group breaks.
     static let modernZFS: [(String, String)] = [
         ("version", "\tversion\n"),
+        ("", ""),
         ("create", "\tcreate [-Pnpuv] [-o property=value] ... <filesystem>\n"
             + "\tcreate [-Pnpsv] [-b blocksize] [-o property=value] ... -V <size> <volume>\n"),
         ("destroy", "\tdestroy [-fnpRrv] <filesystem|volume>\n"
             + "\tdestroy [-dnpRrv] <filesystem|volume>@<snap>[%<snap>][,...]\n"
             + "\tdestroy <filesystem|volume>#<bookmark>\n"),
+        ("", ""),
         ("snapshot", "\tsnapshot [-r] [-o property=value] ... <filesystem|volume>@<snap> ...\n"),
         ("rollback", "\trollback [-rRf] <snapshot>\n"),
+        ("clone", "\tclone [-p] [-o property=value] ... <snapshot> <filesystem|volume>\n"),
+        ("promote", "\tpromote <clone-filesystem>\n"),
+        ("rename", "\trename [-f] <filesystem|volume|snapshot> <filesystem|volume|snapshot>\n"
+            + "\trename -p [-f] <filesystem|volume> <filesystem|volume>\n"
+            + "\trename -u [-f] <filesystem> <filesystem>\n"
+            + "\trename -r <snapshot> <snapshot>\n"),
+        ("bookmark", "\tbookmark <snapshot|bookmark> <newbookmark>\n"),
+        ("", ""),
         ("list", "\tlist [-Hp] [-r|-d max] [-o property[,...]] [-s property]...\n"
             + "\t    [-S property]... [-t type[,...]] [filesystem|volume|snapshot] ...\n"),
+        ("", ""),
         ("set", "\tset [-u] <property=value> ... <filesystem|volume|snapshot> ...\n"),
         ("get", "\tget [-rHp] [-d max] [-o \"all\" | field[,...]]\n"
             + "\t    [-t type[,...]] [-s source[,...]]\n"
             + "\t    <\"all\" | property[,...]> [filesystem|volume|snapshot|bookmark] ...\n"),
         ("inherit", "\tinherit [-rS] <property> <filesystem|volume|snapshot> ...\n"),
+        ("", ""),
         ("mount", "\tmount\n\tmount [-flvO] [-o opts] <-a|-R filesystem|filesystem>\n"),
         ("unmount", "\tunmount [-fu] <-a | filesystem|mountpoint>\n"),
+        ("", ""),
         ("send", "\tsend [-DLPbcehnpsVvw] [-i|-I snapshot]\n"
             + "\t     [-R [-X dataset[,dataset]...]]     <snapshot>\n"
             + "\tsend [-DnVvPLecw] [-i snapshot|bookmark] <filesystem|volume|snapshot>\n"
@@ -72,7 +86,7 @@ enum Usage {
             + "\treceive [-vMnsFhu] [-o <property>=<value>] ... [-x <property>] ... \n"
             + "\t    [-d | -e] <filesystem>\n"
             + "\treceive -A <filesystem|volume>\n"),
-        ("bookmark", "\tbookmark <snapshot|bookmark> <newbookmark>\n"),
+        ("", ""),
         ("hold", "\thold [-r] <tag> <snapshot> ...\n"),
         ("holds", "\tholds [-rHp] <snapshot> ...\n"),
         ("release", "\trelease [-r] <tag> <snapshot> ...\n"),
@@ -123,7 +137,7 @@ enum Usage {
                 + "Each dataset is of the form: pool/[dataset/]*dataset[@name]\n" + legacyTrailer
         }
         return "usage: zfs command args ...\nwhere 'command' is one of the following:\n\n"
-            + modernZFS.map { $0.1 }.joined() + "\n"
+            + modernZFS.map { $0.0.isEmpty ? "\n" : $0.1 }.joined() + "\n"
             + "Each dataset is of the form: pool/[dataset/]*dataset[@name]\n" + modernTrailer
     }
 
