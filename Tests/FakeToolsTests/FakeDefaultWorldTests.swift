@@ -41,6 +41,8 @@ final class FakeDefaultWorldTests: XCTestCase {
         let empty = try FakeNetProcess.run(shell: "zfs list", environment: environment)
         XCTAssertEqual(empty.status, 0)
         XCTAssertEqual(empty.err, "no datasets available\n")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: harness.world.appendingPathComponent("zfake").path),
+                       "usage, an unknown command and a question about an empty world make no world")
         let made = try FakeNetProcess.run(
             shell: "zfake-ctl create-pool demo && zfs create demo/fs && ssh backup zfs list -H -o name", environment: environment)
         XCTAssertEqual(made.status, 0, made.err)

@@ -40,6 +40,8 @@ struct FakeWorld {
     var faultCounters: String { "\(directory)/fault-counters.json" }
 
     /// Appends one JSON line per invocation: tool, host, argv, exit code, duration. Tests assert on it.
+    /// Only into a world that exists: a call that found no world (usage, `--help`, a first question)
+    /// leaves none behind.
     func logCall(tool: String, arguments: [String], exitCode: Int32, duration: Double, extra: [String: Any] = [:]) {
         var entry: [String: Any] = [
             "tool": tool, "host": host, "argv": arguments, "exit": Int(exitCode),
@@ -49,7 +51,7 @@ struct FakeWorld {
         entry.merge(extra) { _, new in new }
         var line = Data(CallLogLine.encode(entry).utf8)
         line.append(0x0a)
-        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        guard FileManager.default.fileExists(atPath: directory) else { return }
         let fd = open(callLog, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         guard fd >= 0 else { return }
         defer { close(fd) }

@@ -206,8 +206,10 @@ struct StateStore {
         }
     }
 
-    /// Runs `body` on the state with the lock held, without saving.
+    /// Runs `body` on the state with the lock held, without saving. A host with no state file yet has
+    /// the empty state, and reading it creates nothing (a fake never makes its world to answer a question).
     func read<T>(_ body: (HostState) throws -> T) throws -> T {
+        guard FileManager.default.fileExists(atPath: path) else { return try body(HostState()) }
         try FileManager.default.createDirectory(
             atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         return try FileLock.withLock(path: path) { try body(load()) }
