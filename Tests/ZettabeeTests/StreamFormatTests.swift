@@ -106,6 +106,13 @@ final class StreamFormatTests: XCTestCase {
                        "tank/a is encrypted but its copy backup/a is not (it was replicated unencrypted); a raw stream cannot "
                         + "go on top of it: re-initialize the pair, or set raw=no")
         XCTAssertNil(raw.encryptionMismatch(source: encrypted, destination: try destination("aes-256-gcm", root: "backup/a")))
+        let decrypted = try decide(try options("raw=no"), encrypted).get()
+        XCTAssertEqual(decrypted.encryptionMismatch(source: encrypted, destination: try destination("aes-256-gcm", root: "backup/a")),
+                       "backup/a was received raw (encrypted) but raw=no would send tank/a decrypted; a plain stream cannot go "
+                        + "on top of it: set raw=auto, or re-initialize the pair")
+        XCTAssertNil(decrypted.encryptionMismatch(source: encrypted, destination: try destination("aes-256-gcm", root: "backup")),
+                     "a copy made with raw=no under an encrypted parent takes plain streams")
+        XCTAssertNil(decrypted.encryptionMismatch(source: encrypted, destination: try destination("off", root: nil)))
         let clear = try source(encryption: "off")
         let plain = try decide(try options(), clear).get()
         XCTAssertEqual(plain.encryptionMismatch(source: clear, destination: try destination("aes-256-gcm", root: "backup/a")),

@@ -108,6 +108,35 @@ final class FakeTierOpenZFSTests: XCTestCase {
         XCTAssertEqual(try world.pairState(source: "tank/secret", destination: "backup/secret"), state)
     }
 
+    /// A copy received raw cannot take a decrypted stream: `raw=no` on such a pair is Inconsistent before
+    /// any change (no snapshot taken on the source), and `raw=auto` goes on raw.
+    func testRawNoOnACopyReceivedRawIsInconsistentBeforeAnyChange() throws {
+        let world = try FakeTierWorld(name)
+        try world.ctl(FakeTierWorld.sourceHost, "create-pool", "tank")
+        try world.ctl(FakeTierWorld.sourceHost, "create", "tank/secret", "--passphrase", "correct horse battery")
+        try world.ctl(FakeTierWorld.sourceHost, "write", "tank/secret", "2M")
+        try world.ctl(FakeTierWorld.destinationHost, "create-pool", "backup")
+        try world.writeConfig("src:tank/secret  backup:backup/secret")
+        let fingerprint = try world.fingerprint("backup/secret")
+        try world.setupAndInitialize("backup/secret")
+        try world.expectSynchronized(fingerprint: fingerprint, source: "tank/secret", destination: "backup/secret")
+        XCTAssertEqual(try world.dataset("src", "tank/secret").keystatus, "available", "raw=no could send it decrypted")
+
+        try world.writeConfig("src:tank/secret  backup:backup/secret  raw=no")
+        try world.ctl(FakeTierWorld.sourceHost, "write", "tank/secret", "1M")
+        try world.expectRefusalChangesNothing(
+            try world.zettabee("update", "backup/secret"), action: "update", source: "tank/secret", destination: "backup/secret",
+            words: ["pair is Inconsistent: backup/secret was received raw (encrypted) but raw=no would send tank/secret "
+                + "decrypted; a plain stream cannot go on top of it: set raw=auto, or re-initialize the pair"])
+        XCTAssertFalse(world.log(fingerprint).contains("update: incremental send"), world.log(fingerprint))
+
+        try world.writeConfig("src:tank/secret  backup:backup/secret")
+        try world.clearCalls()
+        try world.expectSuccess(try world.zettabee("update", "backup/secret"))
+        let base = try world.expectSynchronized(fingerprint: fingerprint, source: "tank/secret", destination: "backup/secret")
+        XCTAssertEqual(try world.zfsCalls("send", on: "src").last?.argv.first { $0.hasPrefix("-") }, "-w", "\(base) went raw")
+    }
+
     /// Blocks cross as stored: `-L -c -e` by default, the copy as compressed as the source; none of them
     /// with `compressed=no`.
     func testBlocksAreSentAsStoredUnlessTurnedOff() throws {
@@ -217,5 +246,39 @@ final class FakeTierOldZfsMountpointTests: XCTestCase {
         try world.expectSuccess(try world.zettabee("update", "backup/data"))
         let last = try world.expectTreeSynchronized(fingerprint: fingerprint, children: ["/kid", "/new"])
         XCTAssertEqual(try world.zfsCalls("send", on: "src").map(\.line), ["send -R -i tank/data@\(base) tank/data@\(last)"])
+    }
+}
+
+extension FakeTierWorld {
+    /// `zfs get -Hp -r -o name,property,value,source all` of `dataset` on `host`: every property of the
+    /// tree and of its snapshots.
+    func allProperties(_ host: String, _ dataset: String, file: StaticString = #filePath, line: UInt = #line) throws -> String {
+        let outcome = try zfs(on: host, ["get", "-Hp", "-r", "-o", "name,property,value,source", "all", dataset], file: file, line: line)
+        XCTAssertEqual(outcome.exitCode, 0, outcome.stderr, file: file, line: line)
+        XCTAssertFalse(outcome.stdout.isEmpty, file: file, line: line)
+        return outcome.stdout
+    }
+
+    /// `outcome` is a refusal (`expectFailure`), and the pair is as it was before it: no snapshot taken
+    /// and no other change made on either host, every property and snapshot GUID of both trees unchanged.
+    /// Reads both sides first, so `outcome` must be an autoclosure run after that.
+    func expectRefusalChangesNothing(
+        _ outcome: @autoclosure () throws -> ProcessOutcome, code: Int32 = 1, action: String, source: String,
+        destination: String, words: [String], file: StaticString = #filePath, line: UInt = #line
+    ) throws {
+        let state = try pairState(source: source, destination: destination)
+        let sourceProperties = try allProperties(Self.sourceHost, source, file: file, line: line)
+        let destinationProperties = try allProperties(Self.destinationHost, destination, file: file, line: line)
+        try clearCalls()
+        expectFailure(try outcome(), code: code, action: action, destination: destination, words: words, file: file, line: line)
+        let changes = try calls().filter {
+            $0.tool == "zfs" && ["snapshot", "send", "receive", "destroy", "set", "inherit", "hold", "release", "rollback"]
+                .contains($0.argv.first ?? "")
+        }
+        XCTAssertEqual(changes.map { "\($0.host): \($0.line)" }, [], "nothing changed", file: file, line: line)
+        XCTAssertEqual(try pairState(source: source, destination: destination), state, file: file, line: line)
+        XCTAssertEqual(try allProperties(Self.sourceHost, source, file: file, line: line), sourceProperties, file: file, line: line)
+        XCTAssertEqual(try allProperties(Self.destinationHost, destination, file: file, line: line), destinationProperties,
+                       file: file, line: line)
     }
 }

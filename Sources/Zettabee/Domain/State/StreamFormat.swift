@@ -84,7 +84,8 @@ public struct StreamFormat: Hashable, Sendable {
     }
 
     /// Why the destination cannot take this run's stream although both trees hold the base: the source
-    /// was encrypted after it was first replicated in the clear, or the reverse. Needs
+    /// was encrypted after it was first replicated in the clear, or the reverse; or the copy was received
+    /// raw and `raw=no` would now send it decrypted. Needs
     /// `encryptionProperties` read on both sides (OpenZFS); nil when they were not read.
     public func encryptionMismatch(source: DatasetState, destination: DatasetState) -> String? {
         guard source.value("encryption") != nil, destination.value("encryption") != nil else { return nil }
@@ -99,6 +100,10 @@ public struct StreamFormat: Hashable, Sendable {
         if !sourceEncrypted, destination.isEncrypted, ownRoot {
             return "\(destination.dataset) is encrypted (it was received raw) but \(source.dataset) is not any more; "
                 + "re-initialize the pair"
+        }
+        if !raw, sourceEncrypted, destination.isEncrypted, ownRoot {
+            return "\(destination.dataset) was received raw (encrypted) but raw=no would send \(source.dataset) decrypted; "
+                + "a plain stream cannot go on top of it: set raw=auto, or re-initialize the pair"
         }
         return nil
     }
