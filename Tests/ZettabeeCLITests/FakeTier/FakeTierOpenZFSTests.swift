@@ -137,6 +137,50 @@ final class FakeTierOpenZFSTests: XCTestCase {
         XCTAssertEqual(try world.zfsCalls("send", on: "src").last?.argv.first { $0.hasPrefix("-") }, "-w", "\(base) went raw")
     }
 
+    /// The source stops being encrypted while its copy was received raw (its encryption root dropped by
+    /// replacing it with a decrypted copy of itself, which keeps the snapshots' GUIDs): Inconsistent, and
+    /// nothing changes.
+    func testASourceNoLongerEncryptedWhileItsCopyWasReceivedRawIsInconsistent() throws {
+        let world = try FakeTierWorld(name)
+        try world.ctl(FakeTierWorld.sourceHost, "create-pool", "tank")
+        try world.ctl(FakeTierWorld.sourceHost, "create", "tank/secret", "--passphrase", "correct horse battery")
+        try world.ctl(FakeTierWorld.sourceHost, "write", "tank/secret", "2M")
+        try world.ctl(FakeTierWorld.destinationHost, "create-pool", "backup")
+        try world.writeConfig("src:tank/secret  backup:backup/secret")
+        let fingerprint = try world.fingerprint("backup/secret")
+        try world.setupAndInitialize("backup/secret")
+        let base = try world.expectSynchronized(fingerprint: fingerprint, source: "tank/secret", destination: "backup/secret")
+
+        // The source replaced by its own decrypted stream, with the pair's properties and hold put back.
+        let encrypted = try world.dataset("src", "tank/secret")
+        let stream = world.directory + "/decrypted.zfs"
+        let environment = world.environment.merging(["ZFAKE_HOST": "src"]) { $1 }
+        let sent = try TestProcess.run("/bin/sh", ["-c", "zfs send tank/secret@\(base) > \(stream)"], environment: environment, timeout: 30)
+        XCTAssertEqual(sent.exitCode, 0, sent.stderr)
+        for tag in try XCTUnwrap(encrypted.snapshot(base)).holds.keys {
+            XCTAssertEqual(try world.zfs(on: "src", ["release", tag, "tank/secret@\(base)"]).exitCode, 0)
+        }
+        XCTAssertEqual(try world.zfs(on: "src", ["destroy", "-r", "tank/secret"]).exitCode, 0)
+        let received = try TestProcess.run("/bin/sh", ["-c", "zfs receive tank/secret < \(stream)"], environment: environment, timeout: 30)
+        XCTAssertEqual(received.exitCode, 0, received.stderr)
+        for (name, value) in encrypted.local where name.hasPrefix("zettabee:") {
+            XCTAssertEqual(try world.zfs(on: "src", ["set", "\(name)=\(value)", "tank/secret"]).exitCode, 0)
+        }
+        for tag in try XCTUnwrap(encrypted.snapshot(base)).holds.keys {
+            XCTAssertEqual(try world.zfs(on: "src", ["hold", tag, "tank/secret@\(base)"]).exitCode, 0)
+        }
+        let clear = try world.dataset("src", "tank/secret")
+        XCTAssertNil(clear.crypt, "the source is not encrypted any more")
+        XCTAssertEqual(clear.snapshotGUIDs, encrypted.snapshotGUIDs, "with the same snapshots")
+        XCTAssertEqual(try world.dataset("backup", "backup/secret").crypt?.root, "backup/secret")
+
+        try world.ctl(FakeTierWorld.sourceHost, "write", "tank/secret", "1M")
+        try world.expectRefusalChangesNothing(
+            try world.zettabee("update", "backup/secret"), action: "update", source: "tank/secret", destination: "backup/secret",
+            words: ["pair is Inconsistent: backup/secret is encrypted (it was received raw) but tank/secret is not any more; "
+                + "re-initialize the pair"])
+    }
+
     /// Blocks cross as stored: `-L -c -e` by default, the copy as compressed as the source; none of them
     /// with `compressed=no`.
     func testBlocksAreSentAsStoredUnlessTurnedOff() throws {
