@@ -75,6 +75,13 @@ final class StreamFormatTests: XCTestCase {
     func testRawNeedsOpenZFSAndTheDestinationsEncryptionFeature() throws {
         let refused = decide(try options("raw=yes"), try source(), source: zfsFuse, destination: zfsFuse)
         XCTAssertEqual(try XCTUnwrap(refused.failureReason), "raw=yes needs OpenZFS on both hosts (zfs send -w); set raw=no or raw=auto")
+        let auto = decide(try options(), try source(encryption: "aes-256-gcm"), destination: zfsFuse)
+        XCTAssertEqual(try XCTUnwrap(auto.failureReason), "tank/a is encrypted, so raw=auto sends it raw (zfs send -w), which "
+            + "needs OpenZFS on both hosts; raw=no sends it decrypted, where its key is loaded on the source")
+        let autoTree = decide(try options(), try source(encryption: "off", child: "aes-256-gcm"), destination: zfsFuse)
+        XCTAssertEqual(try XCTUnwrap(autoTree.failureReason), "tank/a/kid is encrypted, so raw=auto sends it raw (zfs send -w), "
+            + "which needs OpenZFS on both hosts; a tree with an encrypted dataset cannot be sent decrypted either")
+        XCTAssertFalse(try decide(try options("raw=no"), try source(encryption: "aes-256-gcm"), destination: zfsFuse).get().raw)
         let noFeature = HostCapabilities.derive(zfs: .openZFS(ZFSVersion(2, 2, 0)), pool: PoolProbe(version: .featureFlags, features: [
             "large_blocks": .enabled, "embedded_data": .enabled, "encryption": .disabled]))
         let encrypted = decide(try options(), try source(encryption: "aes-256-gcm"), destination: noFeature)

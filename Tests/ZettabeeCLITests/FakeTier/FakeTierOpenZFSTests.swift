@@ -293,6 +293,39 @@ final class FakeTierOldZfsMountpointTests: XCTestCase {
     }
 }
 
+/// Old zfs (zfs-fuse) has no raw streams: an encrypted source is refused with the reason that holds for
+/// its `raw` option, before any change; `raw=no` sends it decrypted.
+final class FakeTierOldZfsEncryptionTests: XCTestCase {
+    func testAnEncryptedSourceForAZfsFuseDestinationIsRefusedWithRawAutosReason() throws {
+        let world = try FakeTierWorld(name)
+        try world.ctl(FakeTierWorld.sourceHost, "create-pool", "tank")
+        try world.ctl(FakeTierWorld.sourceHost, "create", "tank/secret", "--passphrase", "correct horse battery")
+        try world.ctl(FakeTierWorld.sourceHost, "write", "tank/secret", "2M")
+        try world.ctl(arguments: [FakeTierWorld.destinationHost, "create-pool", "backup", "--legacy"])
+        try world.writeConfig("src:tank/secret  backup:backup/secret")
+        let fingerprint = try world.fingerprint("backup/secret")
+        try world.expectSuccess(try world.zettabee("setup"))
+        let before = try world.dataset("src", "tank/secret")
+        let propertiesBefore = try world.allProperties("src", "tank/secret")
+        try world.clearCalls()
+        world.expectFailure(
+            try world.zettabee("initialize", "backup/secret"), action: "initialize", destination: "backup/secret",
+            words: ["tank/secret is encrypted, so raw=auto sends it raw (zfs send -w), which needs OpenZFS on both hosts; "
+                + "raw=no sends it decrypted, where its key is loaded on the source"])
+        XCTAssertEqual(try world.calls().filter { $0.tool == "zfs" && ["snapshot", "send", "receive", "destroy", "set", "hold"]
+            .contains($0.argv.first ?? "") }.map(\.line), [], "nothing changed")
+        XCTAssertEqual(try world.dataset("src", "tank/secret").snapshotGUIDs, before.snapshotGUIDs)
+        XCTAssertEqual(try world.allProperties("src", "tank/secret"), propertiesBefore)
+        XCTAssertNil(try world.dump("backup").datasets["backup/secret"])
+
+        try world.writeConfig("src:tank/secret  backup:backup/secret  raw=no")
+        try world.clearCalls()
+        try world.expectSuccess(try world.zettabee("initialize", "backup/secret"))
+        let base = try world.expectSynchronized(fingerprint: fingerprint, source: "tank/secret", destination: "backup/secret")
+        XCTAssertEqual(try world.zfsCalls("send", on: "src").map(\.line), ["send tank/secret@\(base)"])
+    }
+}
+
 extension FakeTierWorld {
     /// `zfs get -Hp -r -o name,property,value,source all` of `dataset` on `host`: every property of the
     /// tree and of its snapshots.

@@ -48,7 +48,15 @@ public struct StreamFormat: Hashable, Sendable {
         }
         if format.raw {
             guard bothModern, sourceCapabilities.compressedStreams else {
-                return .failure(StreamFormatRefusal("raw=yes needs OpenZFS on both hosts (zfs send -w); set raw=no or raw=auto"))
+                guard options.raw == .auto, let first = encrypted.first else {
+                    return .failure(StreamFormatRefusal("raw=yes needs OpenZFS on both hosts (zfs send -w); set raw=no or raw=auto"))
+                }
+                let decrypted = recursive
+                    ? "a tree with an encrypted dataset cannot be sent decrypted either"
+                    : "raw=no sends it decrypted, where its key is loaded on the source"
+                return .failure(StreamFormatRefusal(
+                    "\(first.dataset) is encrypted, so raw=auto sends it raw (zfs send -w), which needs OpenZFS on both hosts; "
+                        + decrypted))
             }
             if !encrypted.isEmpty, !destinationCapabilities.rawStreams {
                 return .failure(StreamFormatRefusal(
