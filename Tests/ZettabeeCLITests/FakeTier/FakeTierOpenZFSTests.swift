@@ -181,6 +181,43 @@ final class FakeTierOpenZFSTests: XCTestCase {
                 + "re-initialize the pair"])
     }
 
+    /// A failed initialize's leftovers on the destination are destroyed only once nothing refuses the run:
+    /// a `raw=no` refusal leaves them (and the source) as they were; the next initialize clears them.
+    func testARefusedInitializeLeavesAFailedInitializesLeftoversAlone() throws {
+        let world = try FakeTierWorld(name)
+        try world.ctl(FakeTierWorld.sourceHost, "create-pool", "tank")
+        try world.ctl(FakeTierWorld.sourceHost, "create", "tank/secret", "--passphrase", "correct horse battery")
+        try world.ctl(FakeTierWorld.sourceHost, "write", "tank/secret", "2M")
+        try world.ctl(FakeTierWorld.destinationHost, "create-pool", "backup")
+        try world.writeConfig("src:tank/secret  backup:backup/secret  raw=no")
+        let fingerprint = try world.fingerprint("backup/secret")
+        try world.expectSuccess(try world.zettabee("setup"))
+        // What an initialize with raw=no that died before recording the base leaves: the pair's snapshot
+        // on both sides, received in the clear, and no pair properties.
+        let leftover = "zettabee.\(fingerprint).20260101000000UTC"
+        XCTAssertEqual(try world.zfs(on: "src", ["snapshot", "tank/secret@\(leftover)"]).exitCode, 0)
+        let copied = try TestProcess.run(
+            "/bin/sh", ["-c", "ZFAKE_HOST=src zfs send tank/secret@\(leftover) | ZFAKE_HOST=backup zfs receive backup/secret"],
+            environment: world.environment, timeout: 30)
+        XCTAssertEqual(copied.exitCode, 0, copied.stderr)
+        XCTAssertEqual(try world.zfs(on: "src", ["unmount", "tank/secret"]).exitCode, 0)
+        XCTAssertEqual(try world.zfs(on: "src", ["unload-key", "tank/secret"]).exitCode, 0)
+
+        try world.expectRefusalChangesNothing(
+            try world.zettabee("initialize", "backup/secret"), action: "initialize", source: "tank/secret", destination: "backup/secret",
+            words: ["raw=no, but the key of tank/secret is not loaded on the source"])
+        XCTAssertFalse(world.log(fingerprint).contains("destroying it to start again"), world.log(fingerprint))
+
+        let load = try world.zfs(on: "src", ["load-key", "tank/secret"], stdin: "correct horse battery\n")
+        XCTAssertEqual(load.exitCode, 0, load.stderr)
+        try world.expectSuccess(try world.zettabee("initialize", "backup/secret"))
+        XCTAssertTrue(world.log(fingerprint).contains("destroying it to start again"), world.log(fingerprint))
+        XCTAssertNil(try world.dataset("backup", "backup/secret").snapshot(leftover), "the leftover copy was replaced")
+        // The source's leftover snapshot goes with the first update, as any earlier run's.
+        try world.expectSuccess(try world.zettabee("update", "backup/secret"))
+        try world.expectSynchronized(fingerprint: fingerprint, source: "tank/secret", destination: "backup/secret")
+    }
+
     /// Blocks cross as stored: `-L -c -e` by default, the copy as compressed as the source; none of them
     /// with `compressed=no`.
     func testBlocksAreSentAsStoredUnlessTurnedOff() throws {

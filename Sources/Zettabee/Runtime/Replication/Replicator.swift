@@ -296,17 +296,20 @@ public final class Replicator: @unchecked Sendable {
         guard sourceState.exists else {
             throw ActionError("source \(pair.source.dataset) does not exist on \(pair.source.host)")
         }
-        if destinationState.exists, rules.leftByFailedInitialize(source: sourceState, destination: destinationState) {
-            log.warn("\(pair.destination.dataset) holds only a failed initialize's partial work; destroying it to start again")
-            try mutate(destination, ZFS.destroyFilesystem(pair.destination.dataset))
-        } else if destinationState.exists {
+        let leftovers = destinationState.exists && rules.leftByFailedInitialize(source: sourceState, destination: destinationState)
+        if destinationState.exists, !leftovers {
             throw ActionError(
                 "destination \(pair.destination.dataset) already exists (\(condition.stateName) \(reason(condition))); "
                     + "zettabee does not overwrite it: destroy or rename it first")
         }
         let destinationCapabilities = try capabilities(of: destination, pool: pair.destination.dataset.pool)
         recursive = !sourceState.children.isEmpty
+        // Every refusal comes before the first change.
         try decideStreamFormat(source: sourceState, sourceCapabilities: sourceCapabilities, destinationCapabilities: destinationCapabilities)
+        if leftovers {
+            log.warn("\(pair.destination.dataset) holds only a failed initialize's partial work; destroying it to start again")
+            try mutate(destination, ZFS.destroyFilesystem(pair.destination.dataset))
+        }
         let snapshot = try newSnapshotName(avoiding: sourceState)
 
         var received: [PropertyAssignment] = [try assignment("readonly", "on")]
