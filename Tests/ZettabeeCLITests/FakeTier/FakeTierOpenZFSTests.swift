@@ -22,6 +22,8 @@ final class FakeTierOpenZFSTests: XCTestCase {
         XCTAssertEqual(copy.crypt?.root, "backup/secret", "a raw stream makes its own encryption root")
         XCTAssertEqual(copy.crypt?.suite, "aes-256-gcm")
         XCTAssertEqual(copy.mounted, false)
+        let readonly = try world.zfs(on: "backup", ["get", "-H", "-o", "value,source", "readonly", "backup/secret"])
+        XCTAssertEqual(readonly.stdout, "on\tlocal\n", "the keyless copy is read-only: \(readonly.stderr)")
         XCTAssertTrue(world.log(fingerprint).contains("(send -w)"), world.log(fingerprint))
 
         // An update, then one whose stream is cut after 1 MB: the next update resumes it raw.
@@ -83,11 +85,14 @@ final class FakeTierOpenZFSTests: XCTestCase {
         XCTAssertEqual(try world.zfs(on: "src", ["unload-key", "tank/secret"]).exitCode, 0)
         try world.expectSuccess(try world.zettabee("setup"))
         let before = try world.dataset("src", "tank/secret")
+        let propertiesBefore = try world.allProperties("src", "tank/secret")
         try world.clearCalls()
         world.expectFailure(try world.zettabee("initialize", "backup/secret"), action: "initialize", destination: "backup/secret",
                             words: ["raw=no", "dataset key must be loaded", "tank/secret"])
         XCTAssertEqual(try world.zfsCalls("snapshot", on: "src").map(\.line), [], "nothing changed")
         XCTAssertEqual(try world.dataset("src", "tank/secret").snapshotGUIDs, before.snapshotGUIDs)
+        XCTAssertEqual(try world.dataset("src", "tank/secret").local, before.local)
+        XCTAssertEqual(try world.allProperties("src", "tank/secret"), propertiesBefore)
         XCTAssertNil(try world.dump("backup").datasets["backup/secret"])
 
         // With the key loaded: a plain stream (no -e from encrypted data), an unencrypted copy.
