@@ -36,16 +36,7 @@ enum CloneCommands {
             if state.datasets[target] != nil { throw Failure("\(prefix): dataset already exists") }
             guard let parent = Names.parent(of: target) else { throw Failure("\(prefix): dataset already exists") }
             if state.datasets[parent] == nil && !options.has("p") { throw Failure("\(prefix): parent does not exist") }
-            let txg = state.nextTxg(pool: Names.pool(of: target))
-            var missing: [String] = []
-            var current: String? = parent
-            while let n = current, state.datasets[n] == nil { missing.insert(n, at: 0); current = Names.parent(of: n) }
-            for n in missing {
-                var d = Dataset(name: n, guid: GUID.make(), createtxg: txg, creation: state.now())
-                d.lastWriteTxg = txg
-                state.datasets[n] = d
-                Mounts.mountNew(&state, n, legacy: ctx.legacy)
-            }
+            let txg = createMissing(&state, upTo: parent, legacy: ctx.legacy)
             let origin = state.datasets[fs]!
             var d = Dataset(name: target, guid: GUID.make(), createtxg: txg, creation: state.now())
             d.lastWriteTxg = txg
@@ -171,21 +162,26 @@ enum CloneCommands {
             if let root = state.datasets[fs]!.crypt?.root, root != fs, parent != root, !parent.hasPrefix(root + "/") {
                 throw Failure("cannot rename '\(fs)': cannot move encrypted child outside of its encryption root")
             }
-            if options.has("p") {
-                let txg = state.nextTxg(pool: Names.pool(of: target))
-                var missing: [String] = []
-                var current: String? = parent
-                while let n = current, state.datasets[n] == nil { missing.insert(n, at: 0); current = Names.parent(of: n) }
-                for n in missing {
-                    var d = Dataset(name: n, guid: GUID.make(), createtxg: txg, creation: state.now())
-                    d.lastWriteTxg = txg
-                    state.datasets[n] = d
-                    Mounts.mountNew(&state, n, legacy: ctx.legacy)
-                }
-            }
+            if options.has("p") { _ = createMissing(&state, upTo: parent, legacy: ctx.legacy) }
             moveTree(&state, from: fs, to: target)
             _ = state.nextTxg(pool: Names.pool(of: target))
         }
+    }
+
+    /// Creates `parent` and its missing ancestors (`-p`), mounted as new filesystems are, in a new txg
+    /// of the pool, which it returns.
+    static func createMissing(_ state: inout HostState, upTo parent: String, legacy: Bool) -> UInt64 {
+        let txg = state.nextTxg(pool: Names.pool(of: parent))
+        var missing: [String] = []
+        var current: String? = parent
+        while let n = current, state.datasets[n] == nil { missing.insert(n, at: 0); current = Names.parent(of: n) }
+        for n in missing {
+            var d = Dataset(name: n, guid: GUID.make(), createtxg: txg, creation: state.now())
+            d.lastWriteTxg = txg
+            state.datasets[n] = d
+            Mounts.mountNew(&state, n, legacy: legacy)
+        }
+        return txg
     }
 
     /// Renames `from` and everything below it to `to`, with the names that point into the tree

@@ -7,12 +7,7 @@ final class FakeTierOpenZFSTests: XCTestCase {
     /// An encrypted source: initialize and updates raw, the destination never holding the key; a cut
     /// stream resumed raw; status, check and runstatus on the keyless destination.
     func testAnEncryptedSourceIsReplicatedRawAndTheDestinationNeverHoldsTheKey() throws {
-        let world = try FakeTierWorld(name)
-        try world.ctl(FakeTierWorld.sourceHost, "create-pool", "tank")
-        try world.ctl(FakeTierWorld.sourceHost, "create", "tank/secret", "--passphrase", "correct horse battery")
-        try world.ctl(FakeTierWorld.sourceHost, "write", "tank/secret", "3M")
-        try world.ctl(FakeTierWorld.destinationHost, "create-pool", "backup")
-        try world.writeConfig("src:tank/secret  backup:backup/secret")
+        let world = try encryptedSourceWorld("3M")
         let fingerprint = try world.fingerprint("backup/secret")
         try world.setupAndInitialize("backup/secret")
         var base = try world.expectSynchronized(fingerprint: fingerprint, source: "tank/secret", destination: "backup/secret")
@@ -74,12 +69,7 @@ final class FakeTierOpenZFSTests: XCTestCase {
     /// Without the key it fails before any change, with OpenZFS's reason; a copy replicated in the
     /// clear is then Inconsistent for a raw stream.
     func testRawNoNeedsTheKeyAndAPlainCopyIsNotUpdatedRaw() throws {
-        let world = try FakeTierWorld(name)
-        try world.ctl(FakeTierWorld.sourceHost, "create-pool", "tank")
-        try world.ctl(FakeTierWorld.sourceHost, "create", "tank/secret", "--passphrase", "correct horse battery")
-        try world.ctl(FakeTierWorld.sourceHost, "write", "tank/secret", "2M")
-        try world.ctl(FakeTierWorld.destinationHost, "create-pool", "backup")
-        try world.writeConfig("src:tank/secret  backup:backup/secret  raw=no")
+        let world = try encryptedSourceWorld("2M", options: "raw=no")
         let fingerprint = try world.fingerprint("backup/secret")
         XCTAssertEqual(try world.zfs(on: "src", ["unmount", "tank/secret"]).exitCode, 0)
         XCTAssertEqual(try world.zfs(on: "src", ["unload-key", "tank/secret"]).exitCode, 0)
@@ -116,12 +106,7 @@ final class FakeTierOpenZFSTests: XCTestCase {
     /// A copy received raw cannot take a decrypted stream: `raw=no` on such a pair is Inconsistent before
     /// any change (no snapshot taken on the source), and `raw=auto` goes on raw.
     func testRawNoOnACopyReceivedRawIsInconsistentBeforeAnyChange() throws {
-        let world = try FakeTierWorld(name)
-        try world.ctl(FakeTierWorld.sourceHost, "create-pool", "tank")
-        try world.ctl(FakeTierWorld.sourceHost, "create", "tank/secret", "--passphrase", "correct horse battery")
-        try world.ctl(FakeTierWorld.sourceHost, "write", "tank/secret", "2M")
-        try world.ctl(FakeTierWorld.destinationHost, "create-pool", "backup")
-        try world.writeConfig("src:tank/secret  backup:backup/secret")
+        let world = try encryptedSourceWorld("2M")
         let fingerprint = try world.fingerprint("backup/secret")
         try world.setupAndInitialize("backup/secret")
         try world.expectSynchronized(fingerprint: fingerprint, source: "tank/secret", destination: "backup/secret")
@@ -146,12 +131,7 @@ final class FakeTierOpenZFSTests: XCTestCase {
     /// replacing it with a decrypted copy of itself, which keeps the snapshots' GUIDs): Inconsistent, and
     /// nothing changes.
     func testASourceNoLongerEncryptedWhileItsCopyWasReceivedRawIsInconsistent() throws {
-        let world = try FakeTierWorld(name)
-        try world.ctl(FakeTierWorld.sourceHost, "create-pool", "tank")
-        try world.ctl(FakeTierWorld.sourceHost, "create", "tank/secret", "--passphrase", "correct horse battery")
-        try world.ctl(FakeTierWorld.sourceHost, "write", "tank/secret", "2M")
-        try world.ctl(FakeTierWorld.destinationHost, "create-pool", "backup")
-        try world.writeConfig("src:tank/secret  backup:backup/secret")
+        let world = try encryptedSourceWorld("2M")
         let fingerprint = try world.fingerprint("backup/secret")
         try world.setupAndInitialize("backup/secret")
         let base = try world.expectSynchronized(fingerprint: fingerprint, source: "tank/secret", destination: "backup/secret")
@@ -189,12 +169,7 @@ final class FakeTierOpenZFSTests: XCTestCase {
     /// A failed initialize's leftovers on the destination are destroyed only once nothing refuses the run:
     /// a `raw=no` refusal leaves them (and the source) as they were; the next initialize clears them.
     func testARefusedInitializeLeavesAFailedInitializesLeftoversAlone() throws {
-        let world = try FakeTierWorld(name)
-        try world.ctl(FakeTierWorld.sourceHost, "create-pool", "tank")
-        try world.ctl(FakeTierWorld.sourceHost, "create", "tank/secret", "--passphrase", "correct horse battery")
-        try world.ctl(FakeTierWorld.sourceHost, "write", "tank/secret", "2M")
-        try world.ctl(FakeTierWorld.destinationHost, "create-pool", "backup")
-        try world.writeConfig("src:tank/secret  backup:backup/secret  raw=no")
+        let world = try encryptedSourceWorld("2M", options: "raw=no")
         let fingerprint = try world.fingerprint("backup/secret")
         try world.expectSuccess(try world.zettabee("setup"))
         // What an initialize with raw=no that died before recording the base leaves: the pair's snapshot
@@ -339,12 +314,7 @@ final class FakeTierOldZfsMountpointTests: XCTestCase {
 /// its `raw` option, before any change; `raw=no` sends it decrypted.
 final class FakeTierOldZfsEncryptionTests: XCTestCase {
     func testAnEncryptedSourceForAZfsFuseDestinationIsRefusedWithRawAutosReason() throws {
-        let world = try FakeTierWorld(name)
-        try world.ctl(FakeTierWorld.sourceHost, "create-pool", "tank")
-        try world.ctl(FakeTierWorld.sourceHost, "create", "tank/secret", "--passphrase", "correct horse battery")
-        try world.ctl(FakeTierWorld.sourceHost, "write", "tank/secret", "2M")
-        try world.ctl(arguments: [FakeTierWorld.destinationHost, "create-pool", "backup", "--legacy"])
-        try world.writeConfig("src:tank/secret  backup:backup/secret")
+        let world = try encryptedSourceWorld("2M", legacyDestination: true)
         let fingerprint = try world.fingerprint("backup/secret")
         try world.expectSuccess(try world.zettabee("setup"))
         let before = try world.dataset("src", "tank/secret")
@@ -399,5 +369,19 @@ extension FakeTierWorld {
         XCTAssertEqual(try allProperties(Self.sourceHost, source, file: file, line: line), sourceProperties, file: file, line: line)
         XCTAssertEqual(try allProperties(Self.destinationHost, destination, file: file, line: line), destinationProperties,
                        file: file, line: line)
+    }
+}
+
+fileprivate extension XCTestCase {
+    /// A world whose source `tank/secret` is encrypted (passphrase `correct horse battery`) and holds
+    /// `data`, a destination pool `backup`, and the pair `src:tank/secret backup:backup/secret OPTIONS`.
+    func encryptedSourceWorld(_ data: String, options: String = "", legacyDestination: Bool = false) throws -> FakeTierWorld {
+        let world = try FakeTierWorld(name)
+        try world.ctl(FakeTierWorld.sourceHost, "create-pool", "tank")
+        try world.ctl(FakeTierWorld.sourceHost, "create", "tank/secret", "--passphrase", "correct horse battery")
+        try world.ctl(FakeTierWorld.sourceHost, "write", "tank/secret", data)
+        try world.ctl(arguments: [FakeTierWorld.destinationHost, "create-pool", "backup"] + (legacyDestination ? ["--legacy"] : []))
+        try world.writeConfig("src:tank/secret  backup:backup/secret" + (options.isEmpty ? "" : "  " + options))
+        return world
     }
 }
