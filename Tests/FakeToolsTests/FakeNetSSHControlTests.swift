@@ -200,4 +200,125 @@ final class FakeNetSSHControlTests: XCTestCase {
         XCTAssertEqual(persist.err, "command-line line 0: Bad ControlPersist argument.\r\n")
         XCTAssertFalse(FileManager.default.fileExists(atPath: socketPath))
     }
+
+    // MARK: - -f
+
+    func testFakeNetSSHControlForkMasterReturnsOnceItListens() throws {
+        // `ssh -f -N -M -S PATH host`: back at once, the master in the background until -O exit.
+        let started = Date()
+        let master = try ssh("-f -N -M -S \(socketPath) root@src", timeout: 10)
+        XCTAssertEqual(master.status, 0, master.err)
+        XCTAssertEqual(master.out, "")
+        XCTAssertEqual(master.err, "")
+        XCTAssertLessThan(Date().timeIntervalSince(started), 10)
+        let pid = try XCTUnwrap(try masterPid(), "the socket answers as soon as the foreground is back")
+        XCTAssertTrue(alive(pid))
+        let client = try ssh("-S \(socketPath) root@src 'echo $ZFAKE_HOST'")
+        XCTAssertEqual(client.status, 0, client.err)
+        XCTAssertEqual(client.out, "src\n")
+        let forward = try ssh("-S \(socketPath) -O forward root@src")
+        XCTAssertEqual(forward.status, 0)
+        XCTAssertEqual(forward.err, "")
+        let exit = try ssh("-S \(socketPath) -O exit root@src")
+        XCTAssertEqual(exit.status, 0)
+        XCTAssertEqual(exit.err, "Exit request sent.\r\n")
+        XCTAssertTrue(eventually(10) { !alive(pid) }, "the master exits on -O exit")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: socketPath))
+        let entries = try sshEntries()
+        XCTAssertEqual(entries.first?["ssh"] as? String, "fork")
+        let masterEntry = try XCTUnwrap(entries.first { $0["ssh"] as? String == "master" })
+        XCTAssertEqual(masterEntry["pid"] as? Int, Int(pid))
+        XCTAssertEqual(masterEntry["clients"] as? Int, 1)
+    }
+
+    func testFakeNetSSHControlForkRunsTheCommandInTheBackground() throws {
+        let gate = harness.file("gate").path
+        let done = harness.file("done").path
+        XCTAssertEqual(mkfifo(gate, 0o600), 0)
+        XCTAssertEqual(mkfifo(done, 0o600), 0)
+        let input = harness.file("input")
+        try Data("caller's stdin\n".utf8).write(to: input)
+        // The foreground is back while the command still waits: it runs in the background, stdin on /dev/null.
+        let foreground = try FakeNetProcess.run(
+            shell: "ssh -f src 'read line < \(gate); { echo bg $line; cat; echo end; } > \(done)'; echo fg $?",
+            environment: harness.environment(), stdinFile: input.path, timeout: 10)
+        XCTAssertEqual(foreground.out, "fg 0\n")
+        XCTAssertEqual(foreground.err, "")
+        XCTAssertEqual(try FakeNetProcess.run(shell: "echo go > \(gate)", environment: harness.environment(), timeout: 10).status, 0)
+        let background = try FakeNetProcess.run(shell: "cat \(done)", environment: harness.environment(), timeout: 10)
+        XCTAssertEqual(background.out, "bg go\nend\n")
+
+        // Its output still goes where the caller's went (a pipe reads to its end when the command ends).
+        let piped = try ssh("-f src 'echo out; echo err >&2' 2>&1 | cat; echo piped", timeout: 10)
+        XCTAssertEqual(piped.status, 0)
+        XCTAssertEqual(piped.out, "out\nerr\npiped\n")
+
+        // With ControlPersist the master detaches and the command runs in the background as its client.
+        let persist = try ssh("-f -M -S \(socketPath) -o ControlPersist=yes src 'echo first' | cat", timeout: 10)
+        XCTAssertEqual(persist.out, "first\n")
+        XCTAssertNotNil(try masterPid())
+        let kinds = try sshEntries().compactMap { $0["ssh"] as? String }
+        XCTAssertEqual(kinds.filter { $0 == "fork" }.count, 3, "\(kinds)")
+        XCTAssertTrue(kinds.contains("mux"), "\(kinds)")
+    }
+
+    func testFakeNetSSHControlForkWithoutCommand() throws {
+        let refused = try ssh("-f src")
+        XCTAssertEqual(refused.status, 255)
+        XCTAssertEqual(refused.err, "Cannot fork into background without a command to execute.\r\n")
+
+        // -f -N without a master: a connection in the background until a signal ends it.
+        let host = "idle-\(getpid())-\(UInt32.random(in: 0 ... .max))"
+        let idle = try ssh("-f -N \(host)", timeout: 10)
+        XCTAssertEqual(idle.status, 0, idle.err)
+        let pid = try XCTUnwrap(backgroundPid(arguments: ["-f", "-N", host]), "the background ssh runs")
+        defer { kill(pid, SIGKILL) }
+        XCTAssertEqual(kill(pid, SIGTERM), 0)
+        XCTAssertTrue(eventually(10) { !alive(pid) })
+        let entries = try sshEntries()
+        XCTAssertEqual(entries.map { $0["ssh"] as? String }.prefix(2), [nil, "fork"])
+        XCTAssertTrue(eventually(10) { ((try? sshEntries()) ?? []).contains { $0["ssh"] as? String == "direct" && $0["exit"] as? Int == 255 } })
+    }
+
+    /// The pid of a running `zfake ssh ARGUMENTS` (from /proc/*/cmdline).
+    func backgroundPid(arguments: [String]) -> Int32? {
+        let wanted = (["ssh"] + arguments).joined(separator: "\0") + "\0"
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = Int32(entry),
+                  let line = try? String(contentsOfFile: "/proc/\(entry)/cmdline", encoding: .utf8) else { continue }
+            if line.hasSuffix("\0" + wanted) { return pid }
+        }
+        return nil
+    }
+
+    // MARK: - Token-expanded control paths
+
+    func testFakeNetSSHControlTokenPathsKeepHostsApart() throws {
+        let directory = "/tmp/zfake-tok-\(getpid())-\(UInt32.random(in: 0 ... .max))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let pattern = "\(directory)/cm-%r@%h:%p"
+        defer {
+            _ = try? ssh("-o ControlPath=\(pattern) -O exit root@src", timeout: 10)
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+        let master = try ssh("-o ControlMaster=auto -o ControlPersist=yes -o ControlPath=\(pattern) -N root@src")
+        XCTAssertEqual(master.status, 0, master.err)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory), ["cm-root@src:22"])
+        let other = try ssh("-o ControlMaster=auto -o ControlPersist=no -o ControlPath=\(pattern) root@dst 'echo $ZFAKE_HOST'")
+        XCTAssertEqual(other.out, "dst\n", "another host does not go through src's master")
+        let same = try ssh("-o ControlPath=\(pattern) root@src 'echo $ZFAKE_HOST'")
+        XCTAssertEqual(same.out, "src\n")
+        let check = try ssh("-o ControlPath=\(pattern) -O check root@src")
+        XCTAssertEqual(check.status, 0)
+        XCTAssertTrue(check.err.hasPrefix("Master running (pid="), check.err)
+        let none = try ssh("-o ControlPath=\(pattern) -O check root@dst")
+        XCTAssertEqual(none.status, 255)
+        XCTAssertEqual(none.err, "Control socket connect(\(directory)/cm-root@dst:22): No such file or directory\r\n")
+        let stop = try ssh("-S \(directory)/cm-%r@%h:%p -O exit -l root src")
+        XCTAssertEqual(stop.status, 0)
+        XCTAssertEqual(stop.err, "Exit request sent.\r\n")
+        XCTAssertTrue(eventually(10) { !FileManager.default.fileExists(atPath: "\(directory)/cm-root@src:22") })
+        let kinds = try sshEntries().compactMap { $0["ssh"] as? String }
+        XCTAssertEqual(Array(kinds.prefix(5)), ["persist", "master", "mux", "control", "control"])
+    }
 }

@@ -18,7 +18,11 @@ import Glibc
 ///   it stays the master's client until its command ends;
 /// - `direct`: every other ssh (without a live master a `ControlMaster=no` client connects by itself,
 ///   and `ControlMaster=yes` with a socket already there says so and does the same, as OpenSSH does);
-/// - `control`: `-O check`, `-O exit` and `-O stop` requests to a master.
+/// - `control`: `-O check`, `-O exit`, `-O stop`, `-O forward` and `-O cancel` requests to a master;
+/// - `fork`: the foreground of an `ssh -f`, which exits 0 once connected (a master's socket listening):
+///   its background half (a `master`, `direct` or `mux` line of its own when it ends) runs the command
+///   with stdin on /dev/null and the caller's stdout and stderr, or with `-N` holds the connection;
+/// - `config`: `ssh -G`, which prints the resolved configuration and connects nowhere.
 /// `ask`/`autoask` are `yes`/`auto` without the confirmation (there is no one to ask).
 enum SSHControl {
     enum MasterMode: Equatable { case no, yes, auto }
@@ -33,6 +37,43 @@ enum SSHControl {
     /// The environment variable that tells a spawned zfake it is a detached master and which descriptor
     /// is its listening socket.
     static let listenerVariable = "ZFAKE_SSH_MASTER_FD"
+
+    /// The environment variable that tells a spawned zfake it is the background half of an `ssh -f`
+    /// (see `Background`).
+    static let backgroundVariable = "ZFAKE_SSH_BACKGROUND"
+
+    /// The `-O` commands OpenSSH 9.2 accepts that the fake answers (`proxy` is not modelled).
+    static let requests: Set<String> = ["check", "forward", "cancel", "exit", "stop"]
+
+    /// What the foreground of an `ssh -f` hands its background half: whether it was a client of a live
+    /// master (the background joins it again) and the `drop` fault that fired for its connection (the
+    /// background does not look at faults again).
+    struct Background: Equatable {
+        var multiplexed: Bool
+        var drop: (bytes: Int?, seconds: Double?)?
+
+        static func == (a: Background, b: Background) -> Bool { a.encoded == b.encoded }
+
+        init(multiplexed: Bool, drop: (bytes: Int?, seconds: Double?)?) {
+            self.multiplexed = multiplexed
+            self.drop = drop
+        }
+
+        /// `mux|direct[ drop BYTES SECONDS]` (`-` for an unset number).
+        var encoded: String {
+            var text = multiplexed ? "mux" : "direct"
+            if let drop { text += " drop \(drop.bytes.map(String.init) ?? "-") \(drop.seconds.map { String($0) } ?? "-")" }
+            return text
+        }
+
+        init(encoded: String) {
+            let words = encoded.split(separator: " ").map(String.init)
+            multiplexed = words.first == "mux"
+            if words.count == 4 && words[1] == "drop" {
+                drop = (Int(words[2]), Double(words[3]))
+            }
+        }
+    }
 
     // MARK: - Option values
 
@@ -107,15 +148,20 @@ enum SSHControl {
         return listener
     }
 
-    /// Starts a detached master (a new zfake process in its own session, stdio on /dev/null) that takes
-    /// over `listener`. Returns its pid.
-    static func detach(listener: Int32, arguments: [String]) -> pid_t? {
+    /// Starts a detached ssh (a new zfake process in its own session, stdio on /dev/null but stdout and
+    /// stderr with `keepOutput`): a master that takes over `listener`, and/or with `background` the
+    /// background half of an `ssh -f`. The listener already listens, so a client that connects before
+    /// the new process accepts waits in its backlog. Returns the pid.
+    static func detach(listener: Int32?, arguments: [String], background: Background? = nil,
+                       keepOutput: Bool = false) -> pid_t? {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        for fd: Int32 in 0...2 { posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0) }
+        for fd: Int32 in 0...(keepOutput ? 0 : 2) {
+            posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0)
+        }
         let inherited: Int32 = 3
-        posix_spawn_file_actions_adddup2(&actions, listener, inherited) // dup2 clears close-on-exec
+        if let listener { posix_spawn_file_actions_adddup2(&actions, listener, inherited) } // dup2 clears close-on-exec
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -129,7 +175,8 @@ enum SSHControl {
         let setsid: Int32 = 0x80 // POSIX_SPAWN_SETSID (glibc), which the Glibc module does not export
         posix_spawnattr_setflags(&attributes, Int16(setsid | Int32(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK)))
         var environment = ProcessInfo.processInfo.environment
-        environment[listenerVariable] = String(inherited)
+        environment[listenerVariable] = listener.map { _ in String(inherited) }
+        environment[backgroundVariable] = background?.encoded
         let executable = SSHTool.ownExecutable()
         let argv = [executable, "ssh"] + arguments
         let cArguments = argv.map { strdup($0) } + [nil]
@@ -261,7 +308,8 @@ enum SSHControl {
         return fd
     }
 
-    /// `-O check` / `-O exit` / `-O stop`.
+    /// `-O check` / `-O exit` / `-O stop`; `-O forward` / `-O cancel` (no forwardings are modelled: the
+    /// master is asked, nothing is printed).
     static func request(_ command: String, path: String, invocation: NetCall) -> Int32 {
         guard let fd = connectUnix(path) else {
             NetIO.stderr("Control socket connect(\(path)): \(NetIO.errorText(errno))\r\n")
@@ -273,6 +321,7 @@ enum SSHControl {
         switch command {
         case "exit": NetIO.stderr("Exit request sent.\r\n")
         case "stop": NetIO.stderr("Stop listening request sent.\r\n")
+        case "forward", "cancel": break
         default: NetIO.stderr("Master running (pid=\(answer.split(separator: " ").last ?? "?"))\r\n")
         }
         return invocation.finish(0, extra: ["ssh": "control"])

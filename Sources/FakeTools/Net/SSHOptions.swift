@@ -10,22 +10,45 @@ struct SSHCommandLine: Equatable {
     var configFile: String?
     var quiet = false
     var printVersion = false
-    /// `-M`: act as the connection master (`-o ControlMaster=yes` does the same).
+    /// `-M`: act as the connection master (`-o ControlMaster=yes` does the same); `-MM` asks first.
     var master = false
+    var masterCount = 0
     /// `-N`: no remote command (a master that only holds the connection).
     var noCommand = false
+    /// `-f`: go to the background after authentication (implies `-n`).
+    var fork = false
+    /// `-G`: print the resolved configuration and exit.
+    var printConfig = false
     /// `-O CMD`: a control request (`check`, `exit`) to the master at the control path.
     var controlRequest: String?
-    /// `-S PATH`: the control socket (`-o ControlPath=PATH` is stored in `settings`).
+    /// `-S PATH`: the control socket (`-o ControlPath=PATH` is stored in `settings`); the last `-S` wins.
     var controlSocket: String?
+    /// Flags that set a configuration value outright (`-C`, `-4`, `-T`, …), by ssh_config keyword: they
+    /// override `-o`, as ssh(1) sets them straight into its options.
+    var flagSettings: [String: String] = [:]
     var destination: String?
     var remoteWords: [String] = []
+    /// `-i FILE` and `-o IdentityFile=FILE`, in command-line order (ssh keeps them all).
+    var identityFiles: [IdentityFile] = []
 
-    /// The control socket: `-S`, else `-o ControlPath=` (`none` disables it).
-    var controlPath: String? {
-        guard let path = controlSocket ?? settings["controlpath"], path != "none" else { return nil }
+    struct IdentityFile: Equatable {
+        var path: String
+        /// Given with `-i` (ssh drops one it cannot stat, with a warning).
+        var fromFlag: Bool
+    }
+
+    /// The control socket as given, before `~` and `%` expansion: `-S`, else `-o ControlPath=`; nil for
+    /// none given or `none` (any case).
+    var rawControlPath: String? {
+        guard let path = controlSocket ?? settings["controlpath"], path.lowercased() != "none" else { return nil }
         return path
     }
+
+    /// `-n`, `-f` or `-o StdinNull=yes`: the remote command reads /dev/null.
+    var stdinNull: Bool { ["yes", "true"].contains(value("stdinnull")?.lowercased() ?? "no") }
+
+    /// A setting as ssh(1) resolves it from the command line: a flag's value, else the first `-o`.
+    func value(_ key: String) -> String? { flagSettings[key] ?? settings[key] }
 
     /// The one line handed to the remote shell, or nil for an interactive session.
     var remoteLine: String? { remoteWords.isEmpty ? nil : remoteWords.joined(separator: " ") }
@@ -56,10 +79,7 @@ struct SSHCommandLine: Equatable {
                 while let letter = letters.first {
                     letters = letters.dropFirst()
                     if flags.contains(letter) {
-                        if letter == "q" { line.quiet = true }
-                        if letter == "V" { line.printVersion = true }
-                        if letter == "M" { line.master = true }
-                        if letter == "N" { line.noCommand = true }
+                        line.apply(flag: letter)
                         continue
                     }
                     guard optionsWithArgument.contains(letter) else { return .failure(.unknownOption(letter)) }
@@ -93,20 +113,52 @@ struct SSHCommandLine: Equatable {
         if settings[key] == nil { settings[key] = value }
     }
 
+    private mutating func apply(flag: Character) {
+        switch flag {
+        case "q": quiet = true; flagSettings["loglevel"] = "QUIET"
+        case "v":
+            let level = ["DEBUG1": "DEBUG2", "DEBUG2": "DEBUG3", "DEBUG3": "DEBUG3"][flagSettings["loglevel"] ?? ""] ?? "DEBUG1"
+            flagSettings["loglevel"] = level
+        case "V": printVersion = true
+        case "G": printConfig = true
+        case "M":
+            master = true
+            masterCount += 1
+            flagSettings["controlmaster"] = masterCount == 1 ? "yes" : "ask"
+        case "N": noCommand = true; flagSettings["sessiontype"] = "none"
+        case "f": fork = true; flagSettings["forkafterauthentication"] = "yes"; flagSettings["stdinnull"] = "yes"
+        case "n": flagSettings["stdinnull"] = "yes"
+        case "T": flagSettings["requesttty"] = "no"
+        case "t": flagSettings["requesttty"] = flagSettings["requesttty"] == "yes" ? "force" : "yes"
+        case "4": flagSettings["addressfamily"] = "inet"
+        case "6": flagSettings["addressfamily"] = "inet6"
+        case "A": flagSettings["forwardagent"] = "yes"
+        case "a": flagSettings["forwardagent"] = "no"
+        case "C": flagSettings["compression"] = "yes"
+        case "g": flagSettings["gatewayports"] = "yes"
+        case "x": flagSettings["forwardx11"] = "no"
+        case "X": flagSettings["forwardx11"] = "yes"
+        case "Y": flagSettings["forwardx11"] = "yes"; flagSettings["forwardx11trusted"] = "yes"
+        default: break
+        }
+    }
+
     private mutating func apply(option: Character, value: String) {
         switch option {
         case "p": setting("port", value)
         case "l": setting("user", value)
         case "F": configFile = value
-        case "i": setting("identityfile", value)
+        case "i": identityFiles.append(IdentityFile(path: value, fromFlag: true))
         case "O": controlRequest = value
-        case "S": if controlSocket == nil { controlSocket = value }
+        case "S": controlSocket = value
+        case "J": setting("proxyjump", value)
         case "o":
             // `-o Key=Value`, `-o Key Value`, `-oKey=Value`.
             let separator = value.firstIndex(where: { $0 == "=" || $0 == " " || $0 == "\t" })
             guard let separator else { return }
             let key = value[..<separator].lowercased()
             let rest = value[value.index(after: separator)...].drop(while: { $0 == " " || $0 == "=" || $0 == "\t" })
+            if key == "identityfile" { identityFiles.append(IdentityFile(path: String(rest), fromFlag: false)) }
             setting(key, String(rest))
         default: break
         }

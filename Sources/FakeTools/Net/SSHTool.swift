@@ -34,16 +34,10 @@ enum SSHTool {
             NetIO.stderr("OpenSSH_9.2p1 zfake, no OpenSSL\n")
             return invocation.finish(0)
         }
-        if let request = commandLine.controlRequest {
-            guard ["check", "exit", "stop"].contains(request) else {
-                NetIO.stderr("Invalid multiplex command.\r\n")
-                return invocation.finish(255, extra: ["ssh": "control"])
-            }
-            guard let path = commandLine.controlPath else {
-                NetIO.stderr("No ControlPath specified for \"-O\" command\r\n")
-                return invocation.finish(255, extra: ["ssh": "control"])
-            }
-            return SSHControl.request(request, path: path, invocation: invocation)
+        let environment = ProcessInfo.processInfo.environment
+        if let request = commandLine.controlRequest, !SSHControl.requests.contains(request) {
+            NetIO.stderr("Invalid multiplex command.\r\n")
+            return invocation.finish(255, extra: ["ssh": "control"])
         }
         guard let masterMode = SSHControl.masterMode(commandLine.settings["controlmaster"], flagM: commandLine.master) else {
             NetIO.stderr("command-line line 0: unsupported option \"\(commandLine.settings["controlmaster"] ?? "")\".\r\n")
@@ -53,20 +47,88 @@ enum SSHTool {
             NetIO.stderr("command-line line 0: Bad ControlPersist argument.\r\n")
             return invocation.finish(255)
         }
+        if commandLine.fork && commandLine.remoteLine == nil && !commandLine.noCommand {
+            NetIO.stderr("Cannot fork into background without a command to execute.\r\n")
+            return invocation.finish(255)
+        }
         let target = resolve(commandLine)
-        // A detached master started by a ControlPersist ssh: it only serves the socket it was handed.
-        if let inherited = ProcessInfo.processInfo.environment[SSHControl.listenerVariable].flatMap(Int32.init),
-           let path = commandLine.controlPath {
+        let info = SSHConnectionInfo.local(
+            remoteHost: target.host, hostArgument: commandLine.destination ?? "", port: target.port,
+            remoteUser: target.user, keyAlias: commandLine.settings["hostkeyalias"]?.lowercased(),
+            environment: environment)
+        let controlPath: String?
+        switch SSHTokens.controlPath(commandLine.rawControlPath, info: info, environment: environment) {
+        case .success(let path): controlPath = path
+        case .failure(let failure):
+            NetIO.stderr(failure.lines.map { $0 + "\r\n" }.joined())
+            return invocation.finish(255)
+        }
+        if commandLine.printConfig {
+            for file in commandLine.identityFiles where file.fromFlag {
+                let path = SSHConfigDump.expandTilde(file.path, home: info.homeDirectory)
+                var status = stat()
+                if stat(path, &status) != 0 {
+                    NetIO.stderr("Warning: Identity file \(path) not accessible: \(NetIO.errorText(errno)).\n")
+                }
+            }
+            var dumped = commandLine
+            dumped.identityFiles = commandLine.identityFiles.filter { file in
+                var status = stat()
+                return !file.fromFlag || stat(SSHConfigDump.expandTilde(file.path, home: info.homeDirectory), &status) == 0
+            }
+            let resolved = SSHConfigDump.Resolved(
+                hostArgument: info.hostArgument, user: info.remoteUser, hostname: target.host, port: target.port,
+                homeDirectory: info.homeDirectory, controlPath: controlPath)
+            NetIO.writeAll(1, SSHConfigDump.text(dumped, resolved))
+            return invocation.finish(0, extra: ["ssh": "config"])
+        }
+        if let request = commandLine.controlRequest {
+            guard let path = controlPath else {
+                NetIO.stderr("No ControlPath specified for \"-O\" command\r\n")
+                return invocation.finish(255, extra: ["ssh": "control"])
+            }
+            return SSHControl.request(request, path: path, invocation: invocation)
+        }
+        let background = environment[SSHControl.backgroundVariable].map(SSHControl.Background.init(encoded:))
+        // A detached master started by a ControlPersist or -f ssh: it only serves the socket it was handed
+        // (and, started by -f without ControlPersist, runs its own command meanwhile).
+        if let inherited = environment[SSHControl.listenerVariable].flatMap(Int32.init), let path = controlPath {
             _ = fcntl(inherited, F_SETFD, FD_CLOEXEC)
             SSHControl.closeDescriptors(above: 2, except: inherited) // as ssh's closefrom(STDERR_FILENO + 1)
+            if background != nil && persist == nil && !commandLine.noCommand {
+                let remote = remoteEnvironment(host: target.host)
+                if let home = remote["HOME"] { _ = chdir(home) }
+                let shellArguments = commandLine.remoteLine.map { ["sh", "-c", $0] } ?? ["sh"]
+                guard let session = RemoteShell.start(shellArguments, environment: remote) else {
+                    NetIO.stderr("zfake ssh: cannot start /bin/sh: \(NetIO.errorText(errno))\n")
+                    close(inherited)
+                    unlink(path)
+                    return invocation.finish(255, extra: ["ssh": "master"])
+                }
+                return SSHControl.serve(listener: inherited, path: path, session: session, idle: nil,
+                                        stayUntilExit: false, invocation: invocation)
+            }
             let idle: Double? = persist.flatMap { $0 }
             return SSHControl.serve(listener: inherited, path: path, session: nil, idle: idle, stayUntilExit: true,
                                     invocation: invocation)
         }
+        // The background half of an -f ssh: the foreground has connected (faults and all) and exited 0.
+        if let background {
+            SSHControl.closeDescriptors(above: 2, except: -1)
+            var connection: Int32?
+            if background.multiplexed, let path = controlPath { connection = SSHControl.joinMaster(path: path) }
+            let mode = ["ssh": connection != nil ? "mux" : "direct"]
+            if commandLine.noCommand {
+                return invocation.finish(connection != nil ? 0 : SSHControl.waitForSignal(), extra: mode)
+            }
+            let code = runRemote(commandLine, host: target.host, drop: background.drop)
+            if let connection { close(connection) }
+            return invocation.finish(code, extra: mode)
+        }
         // A client of a live master opens no connection of its own: connection faults do not apply.
         var clientConnection: Int32?
         var listener: Int32?
-        if let path = commandLine.controlPath {
+        if let path = controlPath {
             if masterMode != .yes { clientConnection = SSHControl.joinMaster(path: path) }
             if clientConnection == nil && masterMode != .no {
                 listener = SSHControl.listen(at: path, replaceStale: masterMode == .auto)
@@ -92,11 +154,11 @@ enum SSHTool {
                 if !commandLine.quiet {
                     NetIO.stderr("ssh: connect to host \(target.host) port \(target.port): Connection refused\n")
                 }
-                if let listener, let path = commandLine.controlPath { close(listener); unlink(path) }
+                if let listener, let path = controlPath { close(listener); unlink(path) }
                 return invocation.finish(255, extra: mode)
             case "hostkey":
                 if !commandLine.quiet { NetIO.stderr("Host key verification failed.\n") }
-                if let listener, let path = commandLine.controlPath { close(listener); unlink(path) }
+                if let listener, let path = controlPath { close(listener); unlink(path) }
                 return invocation.finish(255, extra: mode)
             case "drop":
                 drop = (rule.intParameter("bytes"), rule.parameter("seconds").flatMap(Double.init))
@@ -112,7 +174,7 @@ enum SSHTool {
                 return invocation.finish(70, extra: mode)
             }
         }
-        if let listener, let path = commandLine.controlPath {
+        if let listener, let path = controlPath {
             if persist != nil {
                 // ControlPersist: the master goes to the background once its socket listens.
                 guard SSHControl.detach(listener: listener, arguments: arguments) != nil else {
@@ -123,20 +185,39 @@ enum SSHTool {
                 }
                 close(listener)
                 if commandLine.noCommand { return invocation.finish(0, extra: ["ssh": "persist"]) }
+                if commandLine.fork {
+                    // -f: the foreground's command runs in the background, as a client of the new master.
+                    return forkToBackground(arguments, SSHControl.Background(multiplexed: true, drop: drop),
+                                            keepOutput: true, invocation: invocation)
+                }
                 guard let connection = SSHControl.joinMaster(path: path) else {
                     NetIO.stderr("Failed to connect to new control master\r\n")
                     return invocation.finish(255, extra: ["ssh": "persist"])
                 }
                 clientConnection = connection
                 mode = ["ssh": "mux"]
+            } else if commandLine.fork {
+                // -f: the master itself goes to the background once its socket listens; with a command it
+                // runs it there (stdin from /dev/null, output to the caller's), else it only serves.
+                let started = SSHControl.detach(listener: listener, arguments: arguments,
+                                                background: SSHControl.Background(multiplexed: false, drop: nil),
+                                                keepOutput: !commandLine.noCommand)
+                close(listener)
+                guard started != nil else {
+                    NetIO.stderr("daemon() failed: \(NetIO.errorText(errno))\r\n")
+                    unlink(path)
+                    return invocation.finish(255, extra: mode)
+                }
+                return invocation.finish(0, extra: ["ssh": "fork"])
             } else if commandLine.noCommand {
                 return SSHControl.serve(listener: listener, path: path, session: nil, idle: nil, stayUntilExit: true,
                                         invocation: invocation)
             } else {
-                let environment = remoteEnvironment(host: target.host)
-                if let home = environment["HOME"] { _ = chdir(home) }
+                let remote = remoteEnvironment(host: target.host)
+                if let home = remote["HOME"] { _ = chdir(home) }
+                if commandLine.stdinNull { redirectStdinFromNull() }
                 let shellArguments = commandLine.remoteLine.map { ["sh", "-c", $0] } ?? ["sh"]
-                guard let session = RemoteShell.start(shellArguments, environment: environment) else {
+                guard let session = RemoteShell.start(shellArguments, environment: remote) else {
                     NetIO.stderr("zfake ssh: cannot start /bin/sh: \(NetIO.errorText(errno))\n")
                     return invocation.finish(255, extra: ["ssh": "master"])
                 }
@@ -144,22 +225,59 @@ enum SSHTool {
                                         stayUntilExit: false, invocation: invocation)
             }
         } else if commandLine.noCommand && !multiplexed {
-            // -N without a master to be: a connection that runs nothing, until a signal ends it.
+            // -N without a master to be: a connection that runs nothing, until a signal ends it (in the
+            // background with -f).
+            if commandLine.fork {
+                return forkToBackground(arguments, SSHControl.Background(multiplexed: false, drop: nil),
+                                        keepOutput: false, invocation: invocation)
+            }
             return invocation.finish(SSHControl.waitForSignal(), extra: mode)
         }
         if commandLine.noCommand { return invocation.finish(0, extra: mode) }
-        let environment = remoteEnvironment(host: target.host)
-        if let home = environment["HOME"] { _ = chdir(home) } // a login starts in the home directory
-        let shellArguments = commandLine.remoteLine.map { ["sh", "-c", $0] } ?? ["sh"]
-        let code: Int32
-        if let drop {
-            code = RemoteShell.runDropping(shellArguments, environment: environment, afterBytes: drop.bytes,
-                                           afterSeconds: drop.seconds, host: target.host)
-        } else {
-            code = RemoteShell.run(shellArguments, environment: environment)
+        if commandLine.fork {
+            if let clientConnection { close(clientConnection) }
+            return forkToBackground(arguments, SSHControl.Background(multiplexed: multiplexed, drop: drop),
+                                    keepOutput: true, invocation: invocation)
         }
+        let code = runRemote(commandLine, host: target.host, drop: drop)
         if let clientConnection { close(clientConnection) }
         return invocation.finish(code, extra: mode)
+    }
+
+    /// Runs the remote line (or a shell) on `host` in its home directory, with the caller's stdio (stdin
+    /// from /dev/null with -n), through a dropping relay under a `drop` fault.
+    static func runRemote(_ commandLine: SSHCommandLine, host: String, drop: (bytes: Int?, seconds: Double?)?) -> Int32 {
+        let environment = remoteEnvironment(host: host)
+        if let home = environment["HOME"] { _ = chdir(home) } // a login starts in the home directory
+        if commandLine.stdinNull { redirectStdinFromNull() }
+        let shellArguments = commandLine.remoteLine.map { ["sh", "-c", $0] } ?? ["sh"]
+        if let drop {
+            return RemoteShell.runDropping(shellArguments, environment: environment, afterBytes: drop.bytes,
+                                           afterSeconds: drop.seconds, host: host)
+        }
+        return RemoteShell.run(shellArguments, environment: environment)
+    }
+
+    /// -n (and -f): the remote command reads /dev/null, not the caller's stdin.
+    static func redirectStdinFromNull() {
+        let null = open("/dev/null", O_RDONLY)
+        guard null >= 0 else { return }
+        if null != 0 {
+            dup2(null, 0)
+            close(null)
+        }
+    }
+
+    /// -f after authentication: a new zfake ssh in its own session, stdin (and without a command stdout
+    /// and stderr) on /dev/null, carries on with the connection as `background` describes; this one exits 0.
+    static func forkToBackground(_ arguments: [String], _ background: SSHControl.Background, keepOutput: Bool,
+                                 invocation: NetCall) -> Int32 {
+        guard SSHControl.detach(listener: nil, arguments: arguments, background: background,
+                                keepOutput: keepOutput) != nil else {
+            NetIO.stderr("daemon() failed: \(NetIO.errorText(errno))\r\n")
+            return invocation.finish(255)
+        }
+        return invocation.finish(0, extra: ["ssh": "fork"])
     }
 
     /// The remote line's first word (a fault rule's `sub` for ssh).
