@@ -152,8 +152,10 @@ enum SSHControl {
     /// stderr with `keepOutput`): a master that takes over `listener`, and/or with `background` the
     /// background half of an `ssh -f`. The listener already listens, so a client that connects before
     /// the new process accepts waits in its backlog. Returns the pid.
+    /// `holdSignals`: TERM, INT and HUP start blocked (a background `-N` connection waits for them with
+    /// sigwait, so one sent the moment it starts is not lost).
     static func detach(listener: Int32?, arguments: [String], background: Background? = nil,
-                       keepOutput: Bool = false) -> pid_t? {
+                       keepOutput: Bool = false, holdSignals: Bool = false) -> pid_t? {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -169,9 +171,10 @@ enum SSHControl {
         sigemptyset(&defaults)
         for signal in [SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGCHLD] { sigaddset(&defaults, signal) }
         posix_spawnattr_setsigdefault(&attributes, &defaults)
-        var emptyMask = sigset_t()
-        sigemptyset(&emptyMask)
-        posix_spawnattr_setsigmask(&attributes, &emptyMask)
+        var mask = sigset_t()
+        sigemptyset(&mask)
+        if holdSignals { for signal in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&mask, signal) } }
+        posix_spawnattr_setsigmask(&attributes, &mask)
         let setsid: Int32 = 0x80 // POSIX_SPAWN_SETSID (glibc), which the Glibc module does not export
         posix_spawnattr_setflags(&attributes, Int16(setsid | Int32(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK)))
         var environment = ProcessInfo.processInfo.environment

@@ -229,7 +229,7 @@ enum SSHTool {
             // background with -f).
             if commandLine.fork {
                 return forkToBackground(arguments, SSHControl.Background(multiplexed: false, drop: nil),
-                                        keepOutput: false, invocation: invocation)
+                                        keepOutput: false, holdSignals: true, invocation: invocation)
             }
             return invocation.finish(SSHControl.waitForSignal(), extra: mode)
         }
@@ -271,9 +271,9 @@ enum SSHTool {
     /// -f after authentication: a new zfake ssh in its own session, stdin (and without a command stdout
     /// and stderr) on /dev/null, carries on with the connection as `background` describes; this one exits 0.
     static func forkToBackground(_ arguments: [String], _ background: SSHControl.Background, keepOutput: Bool,
-                                 invocation: NetCall) -> Int32 {
+                                 holdSignals: Bool = false, invocation: NetCall) -> Int32 {
         guard SSHControl.detach(listener: nil, arguments: arguments, background: background,
-                                keepOutput: keepOutput) != nil else {
+                                keepOutput: keepOutput, holdSignals: holdSignals) != nil else {
             NetIO.stderr("daemon() failed: \(NetIO.errorText(errno))\r\n")
             return invocation.finish(255)
         }
