@@ -236,4 +236,40 @@ final class FakeNetSSHOptionsTests: XCTestCase {
         let log = (try? String(contentsOf: harness.file("calls.log"), encoding: .utf8)) ?? ""
         XCTAssertFalse(log.contains(#""ssh":"direct""#), "nothing connected: \(log)")
     }
+
+    /// A -F file's connection-sharing and other modelled keywords count after the command line's.
+    func testFakeNetSSHOptionsConfigFileSharingKeywords() throws {
+        let config = harness.file("ssh_config")
+        let socketDirectory = "/tmp/zfake-cfg-\(getpid())-\(UInt32.random(in: 0 ... .max))"
+        try FileManager.default.createDirectory(atPath: socketDirectory, withIntermediateDirectories: true)
+        try """
+            Host shared
+                HostName src
+                User root
+                ControlMaster auto
+                ControlPath \(socketDirectory)/%r@%h:%p
+                ControlPersist 10m
+                BatchMode yes
+                IdentityFile ~/.ssh/backup_key
+            """.write(to: config, atomically: true, encoding: .utf8)
+        defer {
+            _ = try? ssh("-F \(config.path) -O exit shared")
+            try? FileManager.default.removeItem(atPath: socketDirectory)
+        }
+        let dump = try ssh("-F \(config.path) -G -o BatchMode=no shared")
+        XCTAssertEqual(dump.status, 0, dump.err)
+        let lines = dump.out.split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines.prefix(4), ["host shared", "user root", "hostname src", "port 22"])
+        for line in ["controlmaster auto", "controlpath \(socketDirectory)/root@src:22", "controlpersist 600",
+                     "batchmode no", "identityfile ~/.ssh/backup_key"] {
+            XCTAssertTrue(lines.contains(line), "missing '\(line)' in:\n\(dump.out)")
+        }
+        let first = try ssh("-F \(config.path) shared 'echo $ZFAKE_HOST'")
+        XCTAssertEqual(first.out, "src\n")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: socketDirectory), ["root@src:22"])
+        let check = try ssh("-F \(config.path) -O check shared")
+        XCTAssertTrue(check.err.hasPrefix("Master running (pid="), check.err)
+        let exit = try ssh("-F \(config.path) -O exit shared")
+        XCTAssertEqual(exit.err, "Exit request sent.\r\n")
+    }
 }

@@ -185,10 +185,35 @@ struct SSHCommandLine: Equatable {
 }
 
 /// The subset of ssh_config(5) the fake models: `Host` blocks (globs, `!` negation, several patterns)
-/// with `HostName` (`%h` expands to the name given), `Port` and `User`; first obtained value wins; every
-/// other keyword (and `Match` blocks) is tolerated and ignored.
+/// with `HostName` (`%h` expands to the name given), `Port`, `User`, the connection-sharing keywords
+/// (`ControlMaster`, `ControlPath`, `ControlPersist`) and the keywords `-G` prints (`BatchMode`,
+/// `ConnectTimeout`, `IdentityFile`, …); first obtained value wins; every other keyword (and `Match`
+/// blocks) is tolerated and ignored.
 enum SSHConfig {
-    static let modelledKeys: Set<String> = ["hostname", "port", "user"]
+    static let modelledKeys: Set<String> = [
+        "hostname", "port", "user", "controlmaster", "controlpath", "controlpersist", "batchmode", "compression",
+        "connecttimeout", "connectionattempts", "serveraliveinterval", "serveralivecountmax",
+        "stricthostkeychecking", "userknownhostsfile", "loglevel", "forwardagent", "addressfamily", "hostkeyalias",
+        "requesttty", "proxyjump", "stdinnull", "updatehostkeys",
+    ]
+
+    /// The `IdentityFile` lines that apply to `host`, in order (ssh keeps them all).
+    static func identityFiles(for host: String, configText: String) -> [String] {
+        var files: [String] = []
+        var applies = true
+        for rawLine in configText.split(whereSeparator: { $0 == "\n" || $0 == "\r" }) {
+            let trimmed = rawLine.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
+            guard let (key, value) = splitKeyword(trimmed) else { continue }
+            switch key {
+            case "host": applies = hostMatches(host, patterns: value)
+            case "match": applies = false
+            case "identityfile": if applies { files.append(value) }
+            default: break
+            }
+        }
+        return files
+    }
 
     static func settings(for host: String, configText: String) -> [String: String] {
         var result: [String: String] = [:]

@@ -18,7 +18,7 @@ enum SSHTool {
         signal(SIGPIPE, SIG_IGN) // as ssh does first thing: a closed stderr is no reason to die
         let world = FakeWorld.fromEnvironment()
         let invocation = NetCall(world: world, tool: "ssh", arguments: arguments)
-        let commandLine: SSHCommandLine
+        var commandLine: SSHCommandLine
         switch SSHCommandLine.parse(arguments) {
         case .success(let parsed): commandLine = parsed
         case .failure(let error):
@@ -33,6 +33,15 @@ enum SSHTool {
         if commandLine.printVersion {
             NetIO.stderr("OpenSSH_9.2p1 zfake, no OpenSSL\n")
             return invocation.finish(0)
+        }
+        // A -F file's values come after the command line's (the first obtained value wins).
+        if let path = commandLine.configFile, path != "none", let text = try? String(contentsOfFile: path, encoding: .utf8) {
+            let given = commandLine.destination ?? ""
+            let fromFile = SSHConfig.settings(for: given, configText: text).filter { $0.key != "hostname" } // see resolve
+            commandLine.settings.merge(fromFile) { fromCommandLine, _ in fromCommandLine }
+            commandLine.identityFiles += SSHConfig.identityFiles(for: given, configText: text).map {
+                SSHCommandLine.IdentityFile(path: $0, fromFlag: false)
+            }
         }
         let environment = ProcessInfo.processInfo.environment
         if let request = commandLine.controlRequest, !SSHControl.requests.contains(request) {
