@@ -147,16 +147,7 @@ enum Usage {
                 : "\tlist [-H] [-o property[,...]] [pool] ...\n"
             return "usage:\n" + line + LegacyTexts.zpoolPropertyTable + "\n"
         }
-        let line = command == "get"
-            ? "\tget [-Hp] [-o \"all\" | field[,...]] <\"all\" | property[,...]> <pool> ...\n"
-            : "\tlist [-gHLpPv] [-o property[,...]] [-T d|u] [pool] ... [interval [count]]\n"
-        return "usage:\n" + line + "\nthe following properties are supported:\n\n"
-            + "\tPROPERTY             EDIT   VALUES\n\n"
-            + "\tallocated              NO   <size>\n\tcapacity               NO   <size>\n"
-            + "\tfree                   NO   <size>\n\tguid                   NO   <guid>\n"
-            + "\thealth                 NO   <state>\n\tsize                   NO   <size>\n"
-            + "\treadonly              YES   on | off\n\tversion               YES   <version>\n"
-            + "\tfeature@...           YES   disabled | enabled | active\n"
+        return ZpoolUsage.command(command)
     }
 }
 

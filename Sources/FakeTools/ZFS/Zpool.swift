@@ -1,25 +1,10 @@
 import Foundation
 
-/// Pool features a current OpenZFS pool has, with their states.
-enum PoolFeatures {
-    static let modern: [String: String] = [
-        "async_destroy": "enabled", "empty_bpobj": "active", "lz4_compress": "active", "multi_vdev_crash_dump": "enabled",
-        "spacemap_histogram": "active", "enabled_txg": "active", "hole_birth": "active", "extensible_dataset": "active",
-        "embedded_data": "active", "bookmarks": "enabled", "filesystem_limits": "enabled", "large_blocks": "enabled",
-        "large_dnode": "enabled", "sha512": "enabled", "skein": "enabled", "edonr": "enabled",
-        "userobj_accounting": "active", "encryption": "enabled", "project_quota": "active", "device_removal": "enabled",
-        "obsolete_counts": "enabled", "zpool_checkpoint": "enabled", "spacemap_v2": "active",
-        "allocation_classes": "enabled", "resilver_defer": "enabled", "bookmark_v2": "enabled",
-        "redaction_bookmarks": "enabled", "redacted_datasets": "enabled", "bookmark_written": "enabled",
-        "log_spacemap": "active", "livelist": "enabled", "device_rebuild": "enabled", "zstd_compress": "enabled",
-        "draid": "enabled", "zilsaxattr": "enabled", "head_errlog": "active", "blake3": "enabled",
-        "block_cloning": "enabled", "vdev_zaps_v2": "active",
-    ]
-}
-
-/// The fake `zpool`: `get` and `list`.
+/// The fake `zpool`: `get` and `list` of OpenZFS 2.2; a
+/// legacy (zfs-fuse) host keeps zfs-fuse's `get` and `list`.
 enum ZpoolTool {
     static func main(_ arguments: [String]) -> Int32 {
+        // `zpool -?` / `zpool --help`: the full usage on stdout, exit 0, with no world needed.
         if let first = arguments.first, first == "-?" || first == "--help" {
             Out.out("usage: zpool command args ...\n")
             return 0
@@ -33,11 +18,21 @@ enum ZpoolTool {
             code = failed
         } else {
             do {
-                switch command {
-                case "get": try get(ctx, Array(arguments.dropFirst()))
-                case "list": try list(ctx, Array(arguments.dropFirst()))
-                case "": throw Failure("missing command\nusage: zpool command args ...", code: 2)
-                default: throw Failure("unrecognized command '\(command)'\nusage: zpool command args ...", code: 2)
+                let rest = Array(arguments.dropFirst())
+                if ctx.legacy {
+                    switch command {
+                    case "get": try legacyGet(ctx, rest)
+                    case "list": try legacyList(ctx, rest)
+                    case "": throw Failure("missing command\nusage: zpool command args ...", code: 2)
+                    default: throw Failure("unrecognized command '\(command)'\nusage: zpool command args ...", code: 2)
+                    }
+                } else {
+                    switch command {
+                    case "get": try get(ctx, rest)
+                    case "list": try list(ctx, rest)
+                    case "": throw Failure("missing command\nusage: zpool command args ...", code: 2)
+                    default: throw Failure("unrecognized command '\(command)'\nusage: zpool command args ...", code: 2)
+                    }
                 }
                 code = 0
             } catch let failure as Failure {
@@ -53,7 +48,7 @@ enum ZpoolTool {
     }
 
     static func usage(_ ctx: ZContext, _ reason: String) -> Failure {
-        Failure(reason + "\n" + Usage.zpoolCommandUsage(ctx.command, legacy: ctx.legacy), code: 2)
+        Failure((reason.isEmpty ? "" : reason + "\n") + Usage.zpoolCommandUsage(ctx.command, legacy: ctx.legacy), code: 2)
     }
 
     static func missingPool(_ ctx: ZContext, _ name: String) -> String {
@@ -61,7 +56,7 @@ enum ZpoolTool {
         return "Cannot get properties of \(name): no such pool available."
     }
 
-    /// Value and source of a pool property; nil when unknown (features: unknown prints nothing).
+    /// Value and source of a pool property as zfs-fuse prints it; nil when unknown.
     static func value(_ ctx: ZContext, _ state: HostState, _ pool: Pool, _ property: String, parsable: Bool) -> (String, String)? {
         let allocated = state.allocated(pool: pool.name)
         func size(_ n: Int64) -> String { parsable ? "\(n)" : Human.size(n, bytes: false) }
@@ -96,7 +91,7 @@ enum ZpoolTool {
     static let known: Set<String> = ["name", "size", "allocated", "alloc", "free", "capacity", "cap", "health", "guid",
                                      "version", "readonly", "altroot", "dedupratio", "dedup"]
 
-    static func get(_ ctx: ZContext, _ arguments: [String]) throws {
+    static func legacyGet(_ ctx: ZContext, _ arguments: [String]) throws {
         var options = Options()
         if ctx.legacy {
             options.operands = arguments
@@ -139,7 +134,7 @@ enum ZpoolTool {
         if !errors.isEmpty { throw Failure(errors.joined(separator: "\n")) }
     }
 
-    static func list(_ ctx: ZContext, _ arguments: [String]) throws {
+    static func legacyList(_ ctx: ZContext, _ arguments: [String]) throws {
         let options: Options
         switch Options.parse(arguments, spec: ctx.legacy ? "Ho:" : "gHLpPvo:T:") {
         case .success(let o): options = o
