@@ -213,6 +213,78 @@ final class FakeZpoolTests: FakeWorldTestCase {
         XCTAssertEqual(r.out, "")
     }
 
+    // MARK: status
+
+    func testStatusOfHealthyPools() {
+        let tank = """
+              pool: tank
+             state: ONLINE
+            config:
+
+            \tNAME                 STATE     READ WRITE CKSUM
+            \ttank                 ONLINE       0     0     0
+            \t  /var/tmp/tank.img  ONLINE       0     0     0
+
+            errors: No known data errors
+
+            """
+        var r = h.sh("zpool status tank")
+        XCTAssertEqual(r.code, 0)
+        XCTAssertEqual(r.out, tank)
+        r = h.sh("zpool status")
+        XCTAssertEqual(r.out, """
+              pool: backup
+             state: ONLINE
+            config:
+
+            \tNAME                   STATE     READ WRITE CKSUM
+            \tbackup                 ONLINE       0     0     0
+            \t  /var/tmp/backup.img  ONLINE       0     0     0
+
+            errors: No known data errors
+
+
+            """ + tank)
+        r = h.sh("zpool status -x")
+        XCTAssertEqual(r.out, "all pools are healthy\n")
+        r = h.sh("zpool status -x tank backup")
+        XCTAssertEqual(r.out, "pool 'backup' is healthy\npool 'tank' is healthy\n")
+        r = h.sh("zpool status nopool")
+        XCTAssertEqual(r.code, 1)
+        XCTAssertEqual(r.err, "cannot open 'nopool': no such pool\n")
+        r = h.sh("zpool status", env: ["ZFAKE_HOST": "empty"])
+        XCTAssertEqual(r.code, 0)
+        XCTAssertEqual(r.out, "")
+        XCTAssertEqual(r.err, "no pools available\n")
+    }
+
+    func testStatusOfAVdevAndALegacyFormatPool() {
+        h.ok("zfake-ctl create-pool a --vdev /dev/sdb && zfake-ctl create-pool old --version 28 --vdev /srv/old-pool-file")
+        var r = h.sh("zpool status a")
+        XCTAssertTrue(r.out.contains("\tNAME        STATE     READ WRITE CKSUM\n\ta           ONLINE       0     0     0\n\t  sdb       ONLINE       0     0     0\n"), r.out)
+        r = h.sh("zpool status -P a")
+        XCTAssertTrue(r.out.contains("\n\t  /dev/sdb  ONLINE       0     0     0\n"), r.out)
+        r = h.sh("zpool status old")
+        XCTAssertEqual(r.out, """
+              pool: old
+             state: ONLINE
+            status: The pool is formatted using a legacy on-disk format.  The pool can
+            \tstill be used, but some features are unavailable.
+            action: Upgrade the pool using 'zpool upgrade'.  Once this is done, the
+            \tpool will no longer be accessible on software that does not support
+            \tfeature flags.
+            config:
+
+            \tNAME                  STATE     READ WRITE CKSUM
+            \told                   ONLINE       0     0     0
+            \t  /srv/old-pool-file  ONLINE       0     0     0
+
+            errors: No known data errors
+
+            """)
+        XCTAssertEqual(h.sh("zpool status -x").out, "all pools are healthy\n", "-x does not report a legacy format")
+    }
+
     // MARK: legacy
 
     /// A zfs-fuse host keeps zfs-fuse's zpool: eight rows for `get all`, no features, no status.

@@ -3,7 +3,10 @@ import Foundation
 /// `zfake ctl [--host H] COMMAND ...`: sets up and inspects the simulated world for tests. Not part of
 /// the zfs command space, so `zfs` itself stays faithful.
 ///
-///     create-pool NAME [--size SIZE] [--legacy] [--version N]   a pool and its root filesystem
+///     create-pool NAME [--size SIZE] [--legacy] [--version N] [--vdev FILE]
+///                                  a pool and its root filesystem; `--version` below 5000 makes a pool
+///                                  without feature flags, `--vdev` the file `zpool status` shows
+///                                  (default /var/tmp/NAME.img)
 ///     create FS [-o p=v]... [--passphrase TEXT]
 ///                                  a filesystem (parents created as needed), mounted like `zfs create`
 ///                                  mounts one. Encryption as `zfs create -o encryption=… -o keyformat=…
@@ -48,7 +51,7 @@ enum ControlTool {
     }
 
     static func usage() -> Failure {
-        Failure("usage: zfake ctl [--host H] create-pool NAME [--size SIZE] [--legacy] [--version N] "
+        Failure("usage: zfake ctl [--host H] create-pool NAME [--size SIZE] [--legacy] [--version N] [--vdev FILE] "
             + "| create FS [-o p=v].. [--passphrase TEXT] | write FS BYTES | dirty FS | compress FS RATIO | busy FS on|off "
             + "| clock EPOCH|off | scale F|off | legacy on|off | dump | fault-add JSON | fault-clear", code: 2)
     }
@@ -68,12 +71,14 @@ enum ControlTool {
             var poolSize: Int64 = 1 << 40
             var legacy = false
             var version: Int?
+            var vdev: String?
             var i = 1
             while i < rest.count {
                 switch rest[i] {
                 case "--size" where i + 1 < rest.count: poolSize = try size(rest[i + 1]); i += 1
                 case "--legacy": legacy = true
                 case "--version" where i + 1 < rest.count: version = Int(rest[i + 1]); i += 1
+                case "--vdev" where i + 1 < rest.count: vdev = rest[i + 1]; i += 1
                 default: throw usage()
                 }
                 i += 1
@@ -83,7 +88,7 @@ enum ControlTool {
                 if legacy { state.legacy = true }
                 let v = version ?? (legacy ? 23 : 5000)
                 state.pools[name] = Pool(name: name, guid: GUID.make(), size: poolSize, version: v, txg: 4,
-                                         features: v == 5000 ? PoolFeatures.modern : [:])
+                                         features: v == 5000 ? PoolFeatures.modern : [:], vdev: vdev)
                 state.datasets[name] = Dataset(name: name, guid: GUID.make(), createtxg: 1, creation: state.now())
                 Mounts.mountNew(&state, name, legacy: state.legacy || legacyFromEnvironment)
             }

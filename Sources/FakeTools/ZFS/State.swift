@@ -26,6 +26,8 @@ struct Pool: Codable {
     var version: Int
     var txg: UInt64
     var features: [String: String]
+    /// The file the pool stands on, as `zpool status` names its vdev; nil reads as `/var/tmp/POOL.img`.
+    var vdev: String?
 }
 
 struct Dataset: Codable {

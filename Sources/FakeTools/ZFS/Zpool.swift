@@ -1,6 +1,6 @@
 import Foundation
 
-/// The fake `zpool`: `get` and `list` of OpenZFS 2.2; a
+/// The fake `zpool`: `get`, `list` and `status` of OpenZFS 2.2; a
 /// legacy (zfs-fuse) host keeps zfs-fuse's `get` and `list`.
 enum ZpoolTool {
     static func main(_ arguments: [String]) -> Int32 {
@@ -30,6 +30,7 @@ enum ZpoolTool {
                     switch command {
                     case "get": try get(ctx, rest)
                     case "list": try list(ctx, rest)
+                    case "status": try ZpoolStatus.run(ctx, rest)
                     case "": throw Failure("missing command\nusage: zpool command args ...", code: 2)
                     default: throw Failure("unrecognized command '\(command)'\nusage: zpool command args ...", code: 2)
                     }
