@@ -285,6 +285,105 @@ final class FakeZpoolTests: FakeWorldTestCase {
         XCTAssertEqual(h.sh("zpool status -x").out, "all pools are healthy\n", "-x does not report a legacy format")
     }
 
+    // MARK: usage and commands
+
+    static let fullUsage = """
+        usage: zpool command args ...
+        where 'command' is one of the following:
+
+        \tversion
+
+        \tcreate [-fnd] [-o property=value] ... 
+        \t    [-O file-system-property=value] ... 
+        \t    [-m mountpoint] [-R root] <pool> <vdev> ...
+        \tdestroy [-f] <pool>
+
+        \tadd [-afgLnP] [-o property=value] <pool> <vdev> ...
+        \tremove [-npsw] <pool> <device> ...
+
+        \tlabelclear [-f] <vdev>
+
+        \tcheckpoint [-d [-w]] <pool> ...
+
+        \tlist [-gHLpPv] [-o property[,...]] [-T d|u] [pool] ... 
+        \t    [interval [count]]
+        \tiostat [[[-c [script1,script2,...][-lq]]|[-rw]] [-T d | u] [-ghHLpPvy]
+        \t    [[pool ...]|[pool vdev ...]|[vdev ...]] [[-n] interval [count]]
+        \tstatus [--power] [-c [script1,script2,...]] [-DegiLpPstvx] [-T d|u] [pool] ...
+        \t    [interval [count]]
+
+        \tonline [--power][-e] <pool> <device> ...
+        \toffline [--power]|[[-f][-t]] <pool> <device> ...
+        \tclear [[--power]|[-nF]] <pool> [device]
+        \treopen [-n] <pool>
+
+        \tattach [-fsw] [-o property=value] <pool> <device> <new-device>
+        \tdetach <pool> <device>
+        \treplace [-fsw] [-o property=value] <pool> <device> [new-device]
+        \tsplit [-gLnPl] [-R altroot] [-o mntopts]
+        \t    [-o property=value] <pool> <newpool> [<device> ...]
+
+        \tinitialize [-c | -s | -u] [-w] <pool> [<device> ...]
+        \tresilver <pool> ...
+        \tscrub [-s | -p] [-w] [-e] <pool> ...
+        \ttrim [-dw] [-r <rate>] [-c | -s] <pool> [<device> ...]
+
+        \timport [-d dir] [-D]
+        \timport [-o mntopts] [-o property=value] ... 
+        \t    [-d dir | -c cachefile] [-D] [-l] [-f] [-m] [-N] [-R root] [-F [-n]] -a
+        \timport [-o mntopts] [-o property=value] ... 
+        \t    [-d dir | -c cachefile] [-D] [-l] [-f] [-m] [-N] [-R root] [-F [-n]]
+        \t    [--rewind-to-checkpoint] <pool | id> [newpool]
+        \texport [-af] <pool> ...
+        \tupgrade
+        \tupgrade -v
+        \tupgrade [-V version] <-a | pool ...>
+        \treguid <pool>
+
+        \thistory [-il] [<pool>] ...
+        \tevents [-vHf [pool] | -c]
+
+        \tget [-Hp] [-o "all" | field[,...]] <"all" | property[,...]> <pool> ...
+        \tset <property=value> <pool>
+        \tset <vdev_property=value> <pool> <vdev>
+        \tsync [pool] ...
+
+        \twait [-Hp] [-T d|u] [-t <activity>[,...]] <pool> [interval]
+
+        For further help on a command or topic, run: zpool help [<topic>]
+
+        """
+
+    func testUsageListsEveryCommand() {
+        for command in ["zpool --help", "zpool -?"] {
+            let r = h.sh(command)
+            XCTAssertEqual(r.code, 0, command)
+            XCTAssertEqual(r.out, Self.fullUsage, command)
+            XCTAssertEqual(r.err, "", command)
+        }
+        var r = h.sh("zpool")
+        XCTAssertEqual(r.code, 2)
+        XCTAssertEqual(r.out, "")
+        XCTAssertEqual(r.err, "missing command\n" + Self.fullUsage)
+        r = h.sh("zpool frobnicate")
+        XCTAssertEqual(r.code, 2)
+        XCTAssertEqual(r.err, "unrecognized command 'frobnicate'\n" + Self.fullUsage)
+        r = h.sh("zpool create tank2 /var/tmp/tank2.img")
+        XCTAssertEqual(r.code, 1)
+        XCTAssertEqual(r.err, "zfake: 'zpool create' is not simulated\n")
+        r = h.sh("zpool help")
+        XCTAssertEqual(r.code, 1)
+        XCTAssertEqual(r.err, "zfake: 'zpool help' is not simulated\n", "zpool help opens a manual page")
+        r = h.sh("zpool version")
+        XCTAssertEqual(r.out, "zfs-2.2.7-1\nzfs-kmod-2.2.7-1\n")
+        XCTAssertEqual(h.sh("zpool version -x").out, "zfs-2.2.7-1\nzfs-kmod-2.2.7-1\n", "arguments are ignored")
+        XCTAssertEqual(h.sh("zpool -V").out, "zfs-2.2.7-1\nzfs-kmod-2.2.7-1\n")
+        XCTAssertEqual(h.sh("zpool sync tank").code, 0)
+        r = h.sh("zpool sync nopool")
+        XCTAssertEqual(r.code, 1)
+        XCTAssertEqual(r.err, "cannot open 'nopool': no such pool\n")
+    }
+
     // MARK: legacy
 
     /// A zfs-fuse host keeps zfs-fuse's zpool: eight rows for `get all`, no features, no status.

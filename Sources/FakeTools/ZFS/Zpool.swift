@@ -1,12 +1,12 @@
 import Foundation
 
-/// The fake `zpool`: `get`, `list` and `status` of OpenZFS 2.2; a
+/// The fake `zpool`: `get`, `list`, `status`, `version`, `sync` and the usage texts of OpenZFS 2.2; a
 /// legacy (zfs-fuse) host keeps zfs-fuse's `get` and `list`.
 enum ZpoolTool {
     static func main(_ arguments: [String]) -> Int32 {
         // `zpool -?` / `zpool --help`: the full usage on stdout, exit 0, with no world needed.
         if let first = arguments.first, first == "-?" || first == "--help" {
-            Out.out("usage: zpool command args ...\n")
+            Out.out(legacyFromEnvironment ? "usage: zpool command args ...\n" : ZpoolUsage.full)
             return 0
         }
         let world = FakeWorld.fromEnvironment()
@@ -31,8 +31,13 @@ enum ZpoolTool {
                     case "get": try get(ctx, rest)
                     case "list": try list(ctx, rest)
                     case "status": try ZpoolStatus.run(ctx, rest)
-                    case "": throw Failure("missing command\nusage: zpool command args ...", code: 2)
-                    default: throw Failure("unrecognized command '\(command)'\nusage: zpool command args ...", code: 2)
+                    case "version", "-V", "--version": version(ctx)
+                    case "sync": try sync(ctx, rest)
+                    case "": throw Failure("missing command\n" + ZpoolUsage.full, code: 2)
+                    // `zpool help` opens a manual page; the fake has none.
+                    case _ where ZpoolUsage.commands.contains(command) || command == "help":
+                        throw Failure("zfake: 'zpool \(command)' is not simulated", code: 1)
+                    default: throw Failure("unrecognized command '\(command)'\n" + ZpoolUsage.full, code: 2)
                     }
                 }
                 code = 0

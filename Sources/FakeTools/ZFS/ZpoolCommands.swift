@@ -198,6 +198,19 @@ extension ZpoolTool {
         let now = (try? ctx.store.read { $0.now() }) ?? Int64(Date().timeIntervalSince1970)
         return format == "u" ? "\(now)\n" : Human.date(now, "%a %b %e %H:%M:%S %Z %Y") + "\n"
     }
+
+    /// `zpool version` (arguments ignored): the userland and kernel module versions.
+    static func version(_ ctx: ZContext) {
+        let v = ctx.version.text
+        Out.out("zfs-\(v)-1\nzfs-kmod-\(v)-1\n")
+    }
+
+    /// `zpool sync [pool] ...`: nothing to write back in the fake; unknown pools fail as in OpenZFS.
+    static func sync(_ ctx: ZContext, _ arguments: [String]) throws {
+        let state = try ctx.store.read { $0 }
+        let missing = arguments.filter { state.pools[$0] == nil }
+        if !missing.isEmpty { throw Failure(missing.map { "cannot open '\($0)': no such pool" }.joined(separator: "\n")) }
+    }
 }
 
 /// `zpool status` of OpenZFS 2.2 for the fake's pools: healthy, one file vdev each, never scrubbed.
