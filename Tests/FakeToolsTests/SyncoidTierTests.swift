@@ -309,4 +309,31 @@ final class SyncoidTierTests: XCTestCase {
             XCTAssertFalse(FileManager.default.fileExists(atPath: socket), "no control socket left: \(socket)")
         }
     }
+
+    // MARK: - sanoid's monitors
+
+    /// sanoid (same package) reads `zpool list -o name,size,cap,health,free POOL`, `zpool status POOL`
+    /// and `zpool list -H -o cap POOL` for its Nagios checks; on the fake's healthy pools all are OK.
+    func testSanoidMonitorsHealthAndCapacity() throws {
+        let sanoid = (syncoid as NSString).deletingLastPathComponent + "/sanoid"
+        guard FileManager.default.isExecutableFile(atPath: sanoid) else { throw XCTSkip("sanoid is not next to syncoid") }
+        let defaults = "/usr/share/sanoid/sanoid.defaults.conf"
+        guard FileManager.default.fileExists(atPath: defaults) else { throw XCTSkip("no \(defaults)") }
+        let config = harness.world.appendingPathComponent("sanoid")
+        for sub in ["", "/cache", "/run"] {
+            try FileManager.default.createDirectory(atPath: config.path + sub, withIntermediateDirectories: true)
+        }
+        try FileManager.default.copyItem(atPath: defaults, toPath: config.path + "/sanoid.defaults.conf")
+        try "[tank/data]\n\tuse_template = t\n\n[template_t]\n\thourly = 1\n"
+            .write(toFile: config.path + "/sanoid.conf", atomically: true, encoding: .utf8)
+        try ctl("create", "tank/data")
+        try ctl("write", "tank/data", "1G")
+        let dirs = "--configdir=\(config.path) --cache-dir=\(config.path)/cache --run-dir=\(config.path)/run"
+        var r = try sh("\(sanoid) \(dirs) --monitor-health")
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertTrue(r.out.hasPrefix("OK ZPOOL tank : ONLINE {Size:1T Free:1023G Cap:0%}"), r.out)
+        r = try sh("\(sanoid) \(dirs) --monitor-capacity")
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertEqual(r.out, "OK ZPOOL tank : 0%\n")
+    }
 }
