@@ -59,7 +59,9 @@ struct SSHConnectionInfo: Equatable {
         var localHost = environment[FakeWorld.hostVariable].flatMap { $0.isEmpty ? nil : $0 } ?? ""
         if localHost.isEmpty {
             var buffer = [CChar](repeating: 0, count: 256)
-            if gethostname(&buffer, buffer.count - 1) == 0 { localHost = String(cString: buffer) }
+            if gethostname(&buffer, buffer.count - 1) == 0 {
+                localHost = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            }
         }
         return SSHConnectionInfo(
             localHost: localHost, remoteHost: remoteHost, hostArgument: hostArgument, port: port,
