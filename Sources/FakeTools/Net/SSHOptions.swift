@@ -197,9 +197,10 @@ enum SSHConfig {
         "requesttty", "proxyjump", "stdinnull", "updatehostkeys",
     ]
 
-    /// The `IdentityFile` lines that apply to `host`, in order (ssh keeps them all).
-    static func identityFiles(for host: String, configText: String) -> [String] {
-        var files: [String] = []
+    /// The keyword lines of a config file that apply to `host`, in order: lines before the first `Host`
+    /// block apply to every host; `Match` blocks are not modelled and apply to none.
+    static func applicableLines(for host: String, configText: String) -> [(String, String)] {
+        var lines: [(String, String)] = []
         var applies = true
         for rawLine in configText.split(whereSeparator: { $0 == "\n" || $0 == "\r" }) {
             let trimmed = rawLine.trimmingCharacters(in: .whitespaces)
@@ -208,28 +209,22 @@ enum SSHConfig {
             switch key {
             case "host": applies = hostMatches(host, patterns: value)
             case "match": applies = false
-            case "identityfile": if applies { files.append(value) }
-            default: break
+            default: if applies { lines.append((key, value)) }
             }
         }
-        return files
+        return lines
     }
 
+    /// The `IdentityFile` lines that apply to `host`, in order (ssh keeps them all).
+    static func identityFiles(for host: String, configText: String) -> [String] {
+        applicableLines(for: host, configText: configText).filter { $0.0 == "identityfile" }.map(\.1)
+    }
+
+    /// The first value of each modelled keyword that applies to `host` (ssh takes the first it reads).
     static func settings(for host: String, configText: String) -> [String: String] {
         var result: [String: String] = [:]
-        var applies = true // lines before the first Host block apply to every host
-        for rawLine in configText.split(whereSeparator: { $0 == "\n" || $0 == "\r" }) {
-            let trimmed = rawLine.trimmingCharacters(in: .whitespaces)
-            if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
-            guard let (key, value) = splitKeyword(trimmed) else { continue }
-            switch key {
-            case "host": applies = hostMatches(host, patterns: value)
-            case "match": applies = false
-            default:
-                if applies && modelledKeys.contains(key) && result[key] == nil {
-                    result[key] = key == "hostname" ? expand(value, host: host) : value
-                }
-            }
+        for (key, value) in applicableLines(for: host, configText: configText) where modelledKeys.contains(key) && result[key] == nil {
+            result[key] = key == "hostname" ? expand(value, host: host) : value
         }
         return result
     }
