@@ -27,6 +27,9 @@ final class FakeDefaultWorldTests: XCTestCase {
         let zpool = try FakeNetProcess.run(shell: "zpool --help", environment: environment)
         XCTAssertEqual(zpool.status, 0)
         XCTAssertTrue(zpool.out.hasPrefix("usage: zpool command args ...\n"))
+        let ctl = try FakeNetProcess.run(shell: "zfake-ctl --help", environment: environment)
+        XCTAssertEqual(ctl.status, 0)
+        XCTAssertTrue(ctl.out.hasPrefix("usage: zfake ctl [--host H] create-pool NAME"), ctl.out)
         XCTAssertFalse(FileManager.default.fileExists(atPath: harness.world.appendingPathComponent("zfake").path),
                        "help touches no world")
     }

@@ -28,6 +28,11 @@ import Foundation
 ///     fault-clear                  removes all fault rules and their counters
 enum ControlTool {
     static func main(_ arguments: [String]) -> Int32 {
+        // `--help` / `-h`: the usage on stdout, exit 0, with no world needed.
+        if arguments == ["--help"] || arguments == ["-h"] {
+            Out.out(usage().message + "\n")
+            return 0
+        }
         var world = FakeWorld.fromEnvironment()
         var args = arguments
         if args.first == "--host", args.count > 1 {
