@@ -8,13 +8,13 @@ import XCTest
 /// later moves from `leftOut` to the fake's output.
 final class FakeZFSPropertyTableTests: FakeWorldTestCase {
     /// Visible properties in zfs_prop_t order with the dataset types they apply to
-    /// (F filesystem, V volume, S snapshot, B bookmark; `volsize`'s snapshot rows are volumes' snapshots). Hidden ones (name, iscsioptions, numclones,
+    /// (F filesystem, V volume, S snapshot, B bookmark). Hidden ones (name, iscsioptions, numclones,
     /// useraccounting, stmf_sbd_lu, unique, inconsistent, prevsnap, pbkdf2salt, keyguid, remaptxg,
     /// ivsetguid, redacted) are left out, as is FreeBSD's `jailed`.
     static let openZFS22: [(String, String)] = [
         ("type", "FVSB"), ("creation", "FVSB"), ("used", "FVS"), ("available", "FV"), ("referenced", "FVSB"),
         ("compressratio", "FVSB"), ("mounted", "F"), ("origin", "FV"), ("quota", "F"), ("reservation", "FV"),
-        ("volsize", "V"), ("volblocksize", "V"), ("recordsize", "F"), ("mountpoint", "F"), ("sharenfs", "F"),
+        ("volsize", "VS"), ("volblocksize", "V"), ("recordsize", "F"), ("mountpoint", "F"), ("sharenfs", "F"),
         ("checksum", "FV"), ("compression", "FV"), ("atime", "F"), ("devices", "FS"), ("exec", "FS"),
         ("setuid", "FS"), ("readonly", "FV"), ("zoned", "F"), ("snapdir", "F"), ("aclmode", "F"),
         ("aclinherit", "F"), ("createtxg", "FVSB"), ("canmount", "F"), ("xattr", "FS"), ("copies", "FV"),
@@ -33,8 +33,8 @@ final class FakeZFSPropertyTableTests: FakeWorldTestCase {
         ("redact_snaps", "FVSB"), ("snapshots_changed", "FV"), ("prefetch", "FVS"),
     ]
 
-    /// What the fake does not model: volumes (README: what the fake leaves out).
-    static let leftOut: Set<String> = ["volsize", "volblocksize"]
+    /// Rows the fake does not print (none: volumes are modelled too).
+    static let leftOut: Set<String> = []
 
     /// Rows libzfs prints in `get all` only where they have a value: `origin` of a clone, a cut receive's
     /// token, a redacted dataset's snapshots, the time snapshots last changed.
@@ -63,7 +63,8 @@ final class FakeZFSPropertyTableTests: FakeWorldTestCase {
 
     func testSnapshotRowsFollowOpenZFSTable() {
         XCTAssertEqual(properties("zfs get -H -o property all tank/src@a"),
-                       expected(for: "S", skipping: ["encryptionroot", "keystatus", "redact_snaps", "clones"]))
+                       expected(for: "S", skipping: ["encryptionroot", "keystatus", "redact_snaps", "clones", "volsize"]),
+                       "a filesystem's snapshot: no volsize (a volume's snapshots have it)")
         let clones = h.sh("zfs get -H -o property,value,source clones tank/src@a")
         XCTAssertEqual(clones.out, "clones\t-\t-\n", "no clones: - (and no row in get all)")
     }
@@ -106,6 +107,50 @@ final class FakeZFSPropertyTableTests: FakeWorldTestCase {
         XCTAssertEqual(h.sh("zfs get -H -o name,value -t snapshot guid tank/src").out.split(separator: "\n").map { String($0.split(separator: "\t")[0]) },
                        ["tank/src@a", "tank/src@b"])
         XCTAssertEqual(h.sh("zfs get -H -o name -t bookmark guid tank/src").out, "tank/src#mark\n")
+    }
+
+    func testVolumeAndItsSnapshotRowsFollowOpenZFSTable() {
+        h.ok("zfs create -V 1G tank/vol && zfake-ctl write tank/vol 5M && zfs snapshot tank/vol@s")
+        XCTAssertEqual(properties("zfs get -H -o property all tank/vol"),
+                       expected(for: "V", skipping: Self.onlyWhenSet.subtracting(["snapshots_changed"]).union(["encryptionroot", "keystatus"])))
+        // A snapshot of a volume: the snapshot rows but those of filesystems' snapshots only.
+        let rows = Self.openZFS22.filter { $0.1.contains("S") && ($0.1.contains("V") || $0.1 == "S") }.map(\.0)
+            .filter { !["encryptionroot", "keystatus", "redact_snaps", "clones"].contains($0) }
+        XCTAssertEqual(properties("zfs get -H -o property all tank/vol@s"), rows)
+        XCTAssertEqual(h.sh("zfs get -Hp -o property,value,source type,volsize,volblocksize,refreservation,usedbyrefreservation,mountpoint tank/vol").out, """
+            type\tvolume\t-
+            volsize\t1073741824\tlocal
+            volblocksize\t16384\tdefault
+            refreservation\t1073741824\tlocal
+            usedbyrefreservation\t1068498944\t-
+            mountpoint\t-\t-
+
+            """)
+    }
+
+    func testVolumesAreMadeListedSentAndRefusedWhereFilesystemsGo() {
+        h.ok("zfs create -s -b 8K -V 100M tank/sparse && zfs snapshot tank/sparse@s")
+        XCTAssertEqual(h.sh("zfs list -H -o name,volsize,refreservation,mountpoint -t volume").out, "tank/sparse\t100M\tnone\t-\n")
+        XCTAssertEqual(h.sh("zfs list -H -o name -r tank").out, "tank\ntank/sparse\ntank/src\n", "filesystems and volumes by default")
+        h.ok("zfs send tank/sparse@s | zfs receive backup/copy")
+        XCTAssertEqual(h.sh("zfs get -H -o value type,volsize,volblocksize backup/copy").out, "volume\n100M\n8K\n")
+        XCTAssertEqual(h.sh("zfs mount").out.contains("copy"), false, "a volume is never mounted")
+        h.ok("zfs set volsize=200M tank/sparse")
+        XCTAssertEqual(h.sh("zfs get -H -o value volsize tank/sparse").out, "200M\n")
+        let cases: [(String, String, Int32)] = [
+            ("zfs create tank/sparse/x", "cannot create 'tank/sparse/x': parent is not a filesystem\n", 1),
+            ("zfs set mountpoint=/x tank/sparse", "cannot set property for 'tank/sparse': 'mountpoint' does not apply to datasets of this type\n", 255),
+            ("zfs set volsize=1G tank/src", "cannot set property for 'tank/src': 'volsize' does not apply to datasets of this type\n", 255),
+            ("zfs create -V 1000 tank/odd", "cannot create 'tank/odd': volume size must be a multiple of volume block size\n", 1),
+        ]
+        for (command, message, code) in cases {
+            let r = h.sh(command)
+            XCTAssertEqual(r.err, message, command)
+            XCTAssertEqual(r.code, code, command)
+        }
+        let flags = h.sh("zfs create -s tank/fs")
+        XCTAssertTrue(flags.err.hasPrefix("'-s' and '-b' can only be used when creating a volume\nusage:"), flags.err)
+        XCTAssertEqual(flags.code, 2)
     }
 
     func testRowsOfAFreshFilesystemWithOpenZFSValuesAndSources() {

@@ -36,6 +36,7 @@ enum CloneCommands {
             if state.datasets[target] != nil { throw Failure("\(prefix): dataset already exists") }
             guard let parent = Names.parent(of: target) else { throw Failure("\(prefix): dataset already exists") }
             if state.datasets[parent] == nil && !options.has("p") { throw Failure("\(prefix): parent does not exist") }
+            if state.datasets[parent]?.volume != nil { throw Failure("\(prefix): parent is not a filesystem") }
             let txg = createMissing(&state, upTo: parent, legacy: ctx.legacy)
             let origin = state.datasets[fs]!
             var d = Dataset(name: target, guid: GUID.make(), createtxg: txg, creation: state.now())
@@ -44,8 +45,9 @@ enum CloneCommands {
             d.compressRatio = snapshot.compressRatio
             d.origin = source
             d.local = props
-            // A clone shares its origin's data and so its encryption key (and root).
+            // A clone shares its origin's data and so its encryption key (and root); a volume's is a volume.
             d.crypt = origin.crypt
+            d.volume = origin.volume.map { Volume(size: $0.size, blockSize: $0.blockSize, sparse: true) }
             state.datasets[target] = d
             Mounts.mountNew(&state, target, legacy: ctx.legacy)
         }

@@ -13,9 +13,22 @@ enum Commands {
             throw Failure("\(prefix): \(name.contains("@") ? "snapshot" : "bookmark") delimiter '\(name.contains("@") ? "@" : "#")' is not expected here")
         }
         if let problem = Names.problem(name) { throw Failure("\(prefix): \(problem)") }
-        // The fake has no volumes; it refuses them rather than make a filesystem instead.
-        if options.has("V") || options.has("b") || options.has("s") {
-            throw Failure("\(prefix): volumes are not supported by this zfs (no zvol support)")
+        // A volume: -V size, -b volblocksize (16K by default), -s sparse (no refreservation).
+        var volume: Volume?
+        if !options.has("V") && (options.has("b") || options.has("s")) {
+            throw ctx.usage("'-s' and '-b' can only be used when creating a volume")
+        }
+        if let text = options.value("V") {
+            guard let size = Human.parseSize(text), size > 0 else { throw ctx.usage("bad volume size '\(text)': bad numeric value '\(text)'") }
+            var block: Int64 = 16384
+            if let b = options.value("b") {
+                guard let n = Human.parseSize(b), n >= 512, n <= 131072, n & (n - 1) == 0 else {
+                    throw ctx.usage("bad volume block size '\(b)': must be a power of 2 from 512B to 128K")
+                }
+                block = n
+            }
+            if size % block != 0 { throw Failure("\(prefix): volume size must be a multiple of volume block size") }
+            volume = Volume(size: size, blockSize: block, sparse: options.has("s"))
         }
         var props: [String: String] = [:]
         var given: [(String, String)] = []
@@ -55,6 +68,7 @@ enum Commands {
             }
             guard let parent = Names.parent(of: name) else { throw Failure("\(prefix): dataset already exists") }
             if state.datasets[parent] == nil && !options.has("p") { throw Failure("\(prefix): parent does not exist") }
+            if state.datasets[parent]?.volume != nil { throw Failure("\(prefix): parent is not a filesystem") }
             var missing: [String] = []
             var current: String? = name
             while let n = current, state.datasets[n] == nil { missing.insert(n, at: 0); current = Names.parent(of: n) }
@@ -71,7 +85,18 @@ enum Commands {
                     case .failure(.keyNotLoaded): throw Failure("cannot create '\(n)': encryption root's key is not loaded or provided")
                     }
                 }
-                if n == name { d.local = props.filter { !PropertyTable.encryptionProperties.contains($0.key) } }
+                if n == name {
+                    d.local = props.filter { !PropertyTable.encryptionProperties.contains($0.key) }
+                    if let volume {
+                        for (key, _) in d.local where !key.contains(":") && !PropertyTable.forVolumes.contains(key) {
+                            throw Failure("\(prefix): '\(key)' does not apply to datasets of this type")
+                        }
+                        d.volume = volume
+                        if !volume.sparse && d.local["refreservation"] == nil { d.local["refreservation"] = "\(volume.size)" }
+                    } else if let key = d.local.keys.first(where: { PropertyTable.volumeOnly.contains($0) }) {
+                        throw Failure("\(prefix): '\(key)' does not apply to datasets of this type")
+                    }
+                }
                 state.datasets[n] = d
                 if !options.has("u") || n != name { Mounts.mountNew(&state, n, legacy: ctx.legacy) }
             }
@@ -521,6 +546,20 @@ enum Commands {
                         failure = Failure("cannot set property for '\(target)': \(reason.message)", code: validationCode)
                     case .success(let (p, v)):
                         let (fs, snap) = Names.split(target)
+                        let entity = snap == nil ? Entity.filesystem(state.datasets[fs]!) : nil
+                        if let entity, PropertyTable.byName[p] != nil, !PropertyTable.applies(p, to: entity) {
+                            failure = Failure("cannot set property for '\(target)': '\(p)' does not apply to datasets of this type",
+                                              code: validationCode)
+                            continue
+                        }
+                        if p == "volsize", snap == nil, let n = Int64(v), let old = state.datasets[fs]!.volume {
+                            // A refreservation that matched the old size follows the new one (zfs_set_prop).
+                            if state.datasets[fs]!.local["refreservation"] == "\(old.size)" {
+                                state.datasets[fs]!.local["refreservation"] = "\(n)"
+                            }
+                            state.datasets[fs]!.volume!.size = n
+                            continue
+                        }
                         if let snap, let i = state.datasets[fs]!.snapshots.firstIndex(where: { $0.name == snap }) {
                             state.datasets[fs]!.snapshots[i].local[p] = v
                         } else if p == "keylocation" {

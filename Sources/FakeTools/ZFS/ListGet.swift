@@ -15,7 +15,7 @@ struct Selection {
         for name in filesystems {
             let d = state.datasets[name]!
             let level = Names.depth(name, below: root)
-            if types.contains("filesystem") { result.append(.filesystem(d)) }
+            if types.contains(d.volume == nil ? "filesystem" : "volume") { result.append(.filesystem(d)) }
             if depth.map({ level + 1 <= $0 }) ?? true {
                 if types.contains("snapshot") {
                     result += d.snapshots.sorted { $0.createtxg < $1.createtxg }.map { .snapshot(d, $0) }
@@ -242,6 +242,7 @@ enum GetCommand {
             if all {
                 names = ["type", "creation"] + PropertyTable.all.map(\.name).filter { $0 != "type" && $0 != "creation" }
                 if ctx.legacy { names.removeAll { PropertyTable.modernOnly.contains($0) } }
+                names.removeAll { !PropertyTable.applies($0, to: entity) }
                 switch entity {
                 case .filesystem: names.removeAll { PropertyTable.snapshotOnly.contains($0) }
                 case .snapshot:

@@ -6,7 +6,7 @@ import Foundation
 enum Mounts {
     /// The effective mountpoint and its source.
     static func mountpoint(_ state: HostState, _ fs: String) -> PropertyValue? {
-        guard let d = state.datasets[fs] else { return nil }
+        guard let d = state.datasets[fs], d.volume == nil else { return nil }
         return PropertyResolver(state: state, legacy: false).value("mountpoint", of: .filesystem(d))
     }
 

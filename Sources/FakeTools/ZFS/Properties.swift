@@ -62,6 +62,10 @@ enum PropertyTable {
             ro("origin", snap: false, values: "<snapshot>"),
             size("quota", "0"),
             size("reservation", "0"),
+            PropertyDef(name: "volsize", kind: .size, defaultValue: "0", inheritable: false, forSnapshots: true,
+                        numeric: true, valuesText: "<size>"),
+            PropertyDef(name: "volblocksize", kind: .size, defaultValue: "16384", inheritable: false, forSnapshots: false,
+                        numeric: true, valuesText: "512 to 128k, power of 2", onetime: true),
             size("recordsize", "131072", inherit: true, values: "512 to 1M, power of 2"),
             PropertyDef(name: "mountpoint", kind: .text, defaultValue: "/", inheritable: true, forSnapshots: false,
                         numeric: false, valuesText: "<path> | legacy | none"),
@@ -162,6 +166,33 @@ enum PropertyTable {
     /// once a snapshot was made or destroyed.
     static let shownWhenSet: Set<String> = ["origin", "receive_resume_token", "redact_snaps", "snapshots_changed", "clones"]
 
+    /// The rows of a volume (zfs_prop.c registers them for ZFS_TYPE_VOLUME); the others read `-` there.
+    static let forVolumes: Set<String> = [
+        "type", "creation", "used", "available", "referenced", "compressratio", "origin", "reservation", "volsize",
+        "volblocksize", "checksum", "compression", "readonly", "createtxg", "copies", "refreservation", "guid",
+        "primarycache", "secondarycache", "usedbysnapshots", "usedbydataset", "usedbychildren", "usedbyrefreservation",
+        "logbias", "objsetid", "dedup", "mlslabel", "sync", "refcompressratio", "written", "logicalused",
+        "logicalreferenced", "volmode", "snapshot_limit", "snapshot_count", "snapdev", "context", "fscontext",
+        "defcontext", "rootcontext", "redundant_metadata", "receive_resume_token", "encryption", "keylocation",
+        "keyformat", "pbkdf2iters", "encryptionroot", "keystatus", "snapshots_changed", "prefetch",
+    ]
+    /// Rows only a volume (and its snapshots, for `volsize`) has.
+    static let volumeOnly: Set<String> = ["volsize", "volblocksize"]
+    /// Snapshot rows of a filesystem's snapshots only (ZFS_TYPE_FILESYSTEM | ZFS_TYPE_SNAPSHOT).
+    static let filesystemSnapshotOnly: Set<String> = [
+        "devices", "exec", "setuid", "xattr", "nbmand", "acltype", "version", "utf8only", "normalization", "casesensitivity",
+    ]
+
+    /// Whether a native property applies to this entity's type (a volume, a filesystem, their snapshots).
+    static func applies(_ property: String, to entity: Entity) -> Bool {
+        switch entity {
+        case .filesystem(let d): return d.volume == nil ? !volumeOnly.contains(property) : forVolumes.contains(property)
+        case .snapshot(let d, _):
+            return d.volume == nil ? property != "volsize" : !filesystemSnapshotOnly.contains(property)
+        case .bookmark: return true
+        }
+    }
+
     static let byName: [String: PropertyDef] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
 
     /// Properties zfs-fuse does not have (or, for its filesystems' rows, that the fake does not give it).
@@ -250,7 +281,7 @@ enum Entity {
     }
     var typeName: String {
         switch self {
-        case .filesystem: return "filesystem"
+        case .filesystem(let d): return d.volume == nil ? "filesystem" : "volume"
         case .snapshot: return "snapshot"
         case .bookmark: return "bookmark"
         }
@@ -299,6 +330,16 @@ struct PropertyResolver {
         if PropertyTable.isWritten(property, legacy: legacy) { return writtenSince(property, of: entity) }
         if PropertyTable.isSpace(property, legacy: legacy) { return space(property, of: entity) }
         guard let def = PropertyTable.byName[property] else { return nil }
+        guard PropertyTable.applies(property, to: entity) else {
+            return PropertyValue(value: "-", raw: "-", source: "-", received: "-")
+        }
+        if let volume = entity.fs.volume, PropertyTable.volumeOnly.contains(property) {
+            // volsize is set (local) on the volume and read-only on its snapshots; volblocksize is fixed.
+            let raw = property == "volsize" ? volume.size : volume.blockSize
+            let source: String
+            if case .snapshot = entity { source = "-" } else { source = property == "volsize" ? "local" : "default" }
+            return PropertyValue(value: Human.size(raw, bytes: false), raw: "\(raw)", source: source, received: "-")
+        }
         if case .snapshot(let dataset, _) = entity, PropertyTable.snapshotInherited.contains(property),
            var v = value(property, of: .filesystem(dataset)) {
             // A snapshot's value is its filesystem's: set there, it reads as inherited from it.
@@ -510,8 +551,8 @@ struct PropertyResolver {
         case ("usedbysnapshots", .filesystem(let d)): return "\(d.snapshots.reduce(0) { $0 + $1.used })"
         case ("usedbydataset", .filesystem(let d)): return "\(Compression.physical(d.referenced, d.compressRatio))"
         case ("usedbychildren", .filesystem(let d)):
-            return "\(used(d) - Compression.physical(d.referenced, d.compressRatio) - d.snapshots.reduce(0) { $0 + $1.used })"
-        case ("usedbyrefreservation", .filesystem): return "0"
+            return "\(used(d) - Compression.physical(d.referenced, d.compressRatio) - d.snapshots.reduce(0) { $0 + $1.used } - unusedRefreservation(d))"
+        case ("usedbyrefreservation", .filesystem(let d)): return "\(unusedRefreservation(d))"
         case ("receive_resume_token", .filesystem(let d)):
             return d.partial.map { ResumeToken.encode(ResumeToken.Contents(partial: $0)) }
         case ("origin", .filesystem(let d)): return d.origin
@@ -535,7 +576,14 @@ struct PropertyResolver {
     /// Space used by a filesystem, its snapshots and its children: physical, or logical (`logicalused`).
     func used(_ d: Dataset, logical: Bool = false) -> Int64 {
         let own = (logical ? d.referenced : Compression.physical(d.referenced, d.compressRatio)) + d.snapshots.reduce(0) { $0 + $1.used }
+            + (logical ? 0 : unusedRefreservation(d))
         return own + state.datasets.values.filter { Names.parent(of: $0.name) == d.name }.reduce(0) { $0 + used($1, logical: logical) }
+    }
+
+    /// The part of a refreservation its data does not use yet (a non-sparse volume's, mostly).
+    func unusedRefreservation(_ d: Dataset) -> Int64 {
+        let reserved = Int64(d.local["refreservation"] ?? "0") ?? 0
+        return max(0, reserved - Compression.physical(d.referenced, d.compressRatio))
     }
 
     /// The clones of a snapshot, by name.

@@ -510,6 +510,7 @@ enum ReceiveCommand {
                 Mounts.mountNew(&state, parent, legacy: ctx.legacy)
             }
             d = Dataset(name: fs, guid: GUID.make(), createtxg: txg, creation: state.now())
+            d!.volume = begin.volume
             created = true
         }
         var dataset = d!
@@ -643,6 +644,7 @@ enum ReceiveCommand {
             let pool = Names.pool(of: fs)
             let txg = state.nextTxg(pool: pool)
             var d = Dataset(name: fs, guid: GUID.make(), createtxg: txg, creation: state.now())
+            d.volume = begin.volume
             d.inconsistent = true
             applyStreamEncryption(&d, begin: begin, plan: landing.cryptPlan)
             state.datasets[fs] = d

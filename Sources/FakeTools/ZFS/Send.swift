@@ -18,6 +18,9 @@ struct SendItem {
     /// A non-raw send of an encrypted dataset whose key is not loaded (fails when it starts).
     var keyMissing = false
 
+    /// The sent dataset is a volume: the stream says so (a receive makes a volume).
+    var volume: Volume?
+
     var toname: String { "\(fs)@\(snapshot.name)" }
     var fromguid: UInt64 { from?.guid ?? fromBookmark?.guid ?? 0 }
     var fromShort: String { from.map { "@\($0.name)" } ?? fromBookmark.map { "#\($0.name)" } ?? "" }
@@ -33,6 +36,7 @@ struct SendItem {
         b.flags = flags
         b.compressRatio = snapshot.compressRatio
         b.crypt = crypt
+        b.volume = volume
         return b
     }
 }
@@ -179,6 +183,7 @@ enum SendCommand {
                 let base = previous?.createtxg ?? previousBookmark?.createtxg
                 var item = SendItem(fs: d.name, snapshot: s, from: previous, fromBookmark: previousBookmark,
                                     payloadLength: payload(d, base, s), props: props(d))
+                item.volume = d.volume
                 features.apply(to: &item, state: state)
                 result.append(item)
                 previous = s
@@ -445,6 +450,7 @@ enum SendCommand {
             let features = StreamFeatures(token: contents.flags, options: options)
             var item = SendItem(fs: fs, snapshot: to, from: from,
                                 payloadLength: payloadBytes(d, from: base, to: to, scale: scale, compressed: features.compressed), props: nil)
+            item.volume = d.volume
             if from == nil && contents.fromguid != 0 {
                 item.fromBookmark = d.bookmarks.first { $0.guid == contents.fromguid }
             }

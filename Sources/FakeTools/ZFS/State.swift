@@ -67,8 +67,18 @@ struct Dataset: Codable {
     var busy: Bool?
     /// The snapshot a clone was made from (`zfs clone`); nil for other filesystems.
     var origin: String?
+    /// A volume (`zfs create -V`): its size and block size. Nil: a filesystem.
+    var volume: Volume?
     /// When a snapshot of this filesystem was last made, destroyed or renamed (`snapshots_changed`).
     var snapshotsChanged: Int64?
+}
+
+/// What makes a dataset a volume: `volsize`, `volblocksize`, and whether it was made sparse (`-s`: no
+/// refreservation).
+struct Volume: Codable, Equatable {
+    var size: Int64
+    var blockSize: Int64
+    var sparse: Bool
 }
 
 struct Snapshot: Codable {
@@ -168,7 +178,11 @@ extension HostState {
     /// as stored (compressed data takes logical / ratio).
     func allocated(pool: String) -> Int64 {
         datasets.values.filter { Names.pool(of: $0.name) == pool }
-            .reduce(0) { $0 + Compression.physical($1.referenced, $1.compressRatio) + $1.snapshots.reduce(0) { $0 + $1.used } }
+            .reduce(0) { total, d in
+                let data = Compression.physical(d.referenced, d.compressRatio)
+                let reserved = Int64(d.local["refreservation"] ?? "0") ?? 0
+                return total + max(data, reserved) + d.snapshots.reduce(0) { $0 + $1.used }
+            }
     }
 }
 

@@ -38,6 +38,8 @@ struct StreamBegin {
     var compressRatio: Double?
     /// A raw stream's key: id, wrapping parameters, encryption-root mark.
     var crypt: StreamCrypt?
+    /// The stream is a volume's (DMU_OST_ZVOL): its size and block size.
+    var volume: Volume?
 
     var isIncremental: Bool { kind == "incremental" }
     var isRaw: Bool { flags.contains("raw") }
@@ -51,6 +53,7 @@ struct StreamBegin {
         if let props { object["props"] = props }
         if let compressRatio { object["compressratio"] = Compression.text(compressRatio) }
         if let crypt { object["crypt"] = crypt.json }
+        if let volume { object["volume"] = ["volsize": volume.size, "volblocksize": volume.blockSize] }
         return Data(StreamFormat.beginMagic.utf8) + JSONLine.encode(object)
     }
 
@@ -75,6 +78,9 @@ struct StreamBegin {
         flags = json["flags"] as? [String] ?? []
         compressRatio = (json["compressratio"] as? String).flatMap(Double.init).flatMap { $0 > 1 ? $0 : nil }
         crypt = StreamCrypt(json: json["crypt"])
+        if let v = json["volume"] as? [String: Any], let size = JSONLine.int(v["volsize"]), let block = JSONLine.int(v["volblocksize"]) {
+            volume = Volume(size: size, blockSize: block, sparse: true)
+        }
     }
 }
 
