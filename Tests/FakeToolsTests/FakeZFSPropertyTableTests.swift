@@ -148,6 +148,13 @@ final class FakeZFSPropertyTableTests: FakeWorldTestCase {
             XCTAssertEqual(r.err, message, command)
             XCTAssertEqual(r.code, code, command)
         }
+        let mount = h.sh("zfs mount tank/sparse")
+        XCTAssertEqual(mount.err, "cannot open 'tank/sparse': operation not applicable to datasets of this type\n")
+        XCTAssertEqual(mount.code, 1)
+        h.ok("zfs mount -a")
+        h.ok("zfs clone tank/sparse@s tank/vclone")
+        XCTAssertEqual(h.sh("zfs get -H -o value type,origin tank/vclone").out, "volume\ntank/sparse@s\n")
+        XCTAssertTrue(h.sh("zfs destroy -r tank/sparse").err.hasPrefix("cannot destroy 'tank/sparse': volume has dependent clones\n"))
         let flags = h.sh("zfs create -s tank/fs")
         XCTAssertTrue(flags.err.hasPrefix("'-s' and '-b' can only be used when creating a volume\nusage:"), flags.err)
         XCTAssertEqual(flags.code, 2)

@@ -288,7 +288,7 @@ enum Commands {
             let dependents = Commands.clones(in: state, of: snapshots).filter { !tree.contains($0) }
             if !dependents.isEmpty {
                 guard options.has("R") else {
-                    throw Failure("cannot destroy '\(fs)': filesystem has dependent clones\n"
+                    throw Failure("cannot destroy '\(fs)': \(dataset.volume == nil ? "filesystem" : "volume") has dependent clones\n"
                         + "use '-R' to destroy the following datasets:\n" + dependents.joined(separator: "\n"))
                 }
                 all += dependents

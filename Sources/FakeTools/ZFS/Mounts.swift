@@ -124,6 +124,11 @@ enum Mounts {
     /// Returns false when it failed.
     static func mountOne(_ ctx: ZContext, _ fs: String, explicit: Bool, loadKeys: Bool) throws -> Bool {
         let state = try ctx.store.read { $0 }
+        if state.datasets[fs]?.volume != nil {
+            // A volume is no filesystem: `-a` passes it by, a named one cannot be opened as one.
+            if explicit { Out.err("cannot open '\(fs)': operation not applicable to datasets of this type\n") }
+            return !explicit
+        }
         guard let d = state.datasets[fs], !fs.contains("@") else {
             if fs.contains("@"), state.exists(fs) {
                 Out.err("cannot open '\(fs)': operation not applicable to datasets of this type\n")
