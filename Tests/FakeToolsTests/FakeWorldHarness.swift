@@ -158,4 +158,13 @@ class FakeWorldTestCase: XCTestCase {
         h = nil
         super.tearDown()
     }
+
+    /// Runs each command and checks its whole stderr and its exit code.
+    func expectRefusals(_ cases: [(command: String, stderr: String, code: Int32)], file: StaticString = #filePath, line: UInt = #line) {
+        for (command, message, code) in cases {
+            let r = h.sh(command)
+            XCTAssertEqual(r.err, message, command, file: file, line: line)
+            XCTAssertEqual(r.code, code, command, file: file, line: line)
+        }
+    }
 }

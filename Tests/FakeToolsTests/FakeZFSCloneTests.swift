@@ -29,11 +29,7 @@ final class FakeZFSCloneTests: FakeWorldTestCase {
             ("zfs clone tank/src@a tank/x/c", "cannot create 'tank/x/c': parent does not exist\n", 1),
             ("zfs clone tank/src@a backup/c", "cannot create 'backup/c': source and target pools differ\n", 1),
         ]
-        for (command, message, code) in cases {
-            let r = h.sh(command)
-            XCTAssertEqual(r.err, message, command)
-            XCTAssertEqual(r.code, code, command)
-        }
+        expectRefusals(cases)
         h.ok("zfs clone -p tank/src@a tank/x/c")
         XCTAssertEqual(names("zfs list -H -o name,origin -r tank/x"), "tank/x\t-\ntank/x/c\ttank/src@a\n")
     }
@@ -108,11 +104,7 @@ final class FakeZFSCloneTests: FakeWorldTestCase {
             ("zfs rename tank/nope tank/x", "cannot open 'tank/nope': dataset does not exist\n", 1),
         ]
         h.ok("zfs snapshot tank/src/kid@a")
-        for (command, message, code) in cases {
-            let r = h.sh(command)
-            XCTAssertEqual(r.err, message, command)
-            XCTAssertEqual(r.code, code, command)
-        }
+        expectRefusals(cases)
         let usage = h.sh("zfs rename -r tank/src tank/x")
         XCTAssertTrue(usage.err.hasPrefix("source dataset for recursive rename must be a snapshot\nusage:\n\trename"), usage.err)
         XCTAssertEqual(usage.code, 2)
@@ -135,11 +127,7 @@ final class FakeZFSCloneTests: FakeWorldTestCase {
             ("zfs bookmark tank/src@a tank/nope#x", "cannot create bookmark 'tank/nope#x': dataset does not exist\n", 1),
             ("zfs bookmark tank/src@a backup/x#x", "cannot create bookmark 'backup/x#x': bookmark is in a different pool\n", 1),
         ]
-        for (command, message, code) in cases {
-            let r = h.sh(command)
-            XCTAssertEqual(r.err, message, command)
-            XCTAssertEqual(r.code, code, command)
-        }
+        expectRefusals(cases)
         let missing = h.sh("zfs bookmark tank/src@zz tank/src#y")
         XCTAssertTrue(missing.err.hasPrefix("cannot open 'tank/src@zz': dataset does not exist\nusage:\n\tbookmark"), missing.err)
         XCTAssertEqual(missing.code, 2)

@@ -143,11 +143,7 @@ final class FakeZFSPropertyTableTests: FakeWorldTestCase {
             ("zfs set volsize=1G tank/src", "cannot set property for 'tank/src': 'volsize' does not apply to datasets of this type\n", 255),
             ("zfs create -V 1000 tank/odd", "cannot create 'tank/odd': volume size must be a multiple of volume block size\n", 1),
         ]
-        for (command, message, code) in cases {
-            let r = h.sh(command)
-            XCTAssertEqual(r.err, message, command)
-            XCTAssertEqual(r.code, code, command)
-        }
+        expectRefusals(cases)
         let mount = h.sh("zfs mount tank/sparse")
         XCTAssertEqual(mount.err, "cannot open 'tank/sparse': operation not applicable to datasets of this type\n")
         XCTAssertEqual(mount.code, 1)
