@@ -28,10 +28,7 @@ enum CloneCommands {
                 if state.exists(source) { throw Failure("cannot open '\(source)': operation not applicable to datasets of this type") }
                 throw Failure(ctx.openError(source))
             }
-            if target.contains("@") || target.contains("#") {
-                throw Failure("\(prefix): \(target.contains("@") ? "snapshot" : "bookmark") delimiter '\(target.contains("@") ? "@" : "#")' is not expected here")
-            }
-            if let problem = Names.problem(target) { throw Failure("\(prefix): \(problem)") }
+            if let problem = Names.filesystemProblem(target) { throw Failure("\(prefix): \(problem)") }
             guard Names.pool(of: target) == Names.pool(of: fs) else { throw Failure("\(prefix): source and target pools differ") }
             if state.datasets[target] != nil { throw Failure("\(prefix): dataset already exists") }
             guard let parent = Names.parent(of: target) else { throw Failure("\(prefix): dataset already exists") }
@@ -146,10 +143,7 @@ enum CloneCommands {
                 return
             }
             let prefix = "cannot rename to '\(target)'"
-            if target.contains("@") || target.contains("#") {
-                throw Failure("\(prefix): \(target.contains("@") ? "snapshot" : "bookmark") delimiter '\(target.contains("@") ? "@" : "#")' is not expected here")
-            }
-            if let problem = Names.problem(target) { throw Failure("\(prefix): \(problem)") }
+            if let problem = Names.filesystemProblem(target) { throw Failure("\(prefix): \(problem)") }
             guard let parent = Names.parent(of: target) else { throw Failure("\(prefix): datasets must be within same pool") }
             if state.pools[Names.pool(of: target)] == nil { throw Failure("cannot create '\(target)': no such pool '\(Names.pool(of: target))'") }
             if state.datasets[parent] == nil && !options.has("p") { throw Failure("cannot create '\(target)': parent does not exist") }

@@ -9,10 +9,7 @@ enum Commands {
         guard let name = options.operands.first else { throw ctx.usage("missing filesystem argument") }
         guard options.operands.count == 1 else { throw ctx.usage("too many arguments") }
         let prefix = "cannot create '\(name)'"
-        if name.contains("@") || name.contains("#") {
-            throw Failure("\(prefix): \(name.contains("@") ? "snapshot" : "bookmark") delimiter '\(name.contains("@") ? "@" : "#")' is not expected here")
-        }
-        if let problem = Names.problem(name) { throw Failure("\(prefix): \(problem)") }
+        if let problem = Names.filesystemProblem(name) { throw Failure("\(prefix): \(problem)") }
         // A volume: -V size, -b volblocksize (16K by default), -s sparse (no refreservation).
         var volume: Volume?
         if !options.has("V") && (options.has("b") || options.has("s")) {

@@ -8,6 +8,14 @@ enum Names {
             || c == "_" || c == "." || c == ":" || c == " " || c == "-"
     }
 
+    /// Why `name` cannot name a new filesystem (create, clone, rename): a snapshot or bookmark
+    /// delimiter, or any `problem`; nil when it can.
+    static func filesystemProblem(_ name: String) -> String? {
+        if name.contains("@") { return "snapshot delimiter '@' is not expected here" }
+        if name.contains("#") { return "bookmark delimiter '#' is not expected here" }
+        return problem(name)
+    }
+
     /// Why `name` is not a valid dataset, snapshot or bookmark name; nil when it is.
     /// `allowPercent` is false where `%` would be taken literally (create, snapshot).
     static func problem(_ name: String, requireSnapshot: Bool = false) -> String? {

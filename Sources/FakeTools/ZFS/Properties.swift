@@ -551,8 +551,8 @@ struct PropertyResolver {
         case ("usedbysnapshots", .filesystem(let d)): return "\(d.snapshots.reduce(0) { $0 + $1.used })"
         case ("usedbydataset", .filesystem(let d)): return "\(Compression.physical(d.referenced, d.compressRatio))"
         case ("usedbychildren", .filesystem(let d)):
-            return "\(used(d) - Compression.physical(d.referenced, d.compressRatio) - d.snapshots.reduce(0) { $0 + $1.used } - unusedRefreservation(d))"
-        case ("usedbyrefreservation", .filesystem(let d)): return "\(unusedRefreservation(d))"
+            return "\(used(d) - Compression.physical(d.referenced, d.compressRatio) - d.snapshots.reduce(0) { $0 + $1.used } - d.unusedRefreservation)"
+        case ("usedbyrefreservation", .filesystem(let d)): return "\(d.unusedRefreservation)"
         case ("receive_resume_token", .filesystem(let d)):
             return d.partial.map { ResumeToken.encode(ResumeToken.Contents(partial: $0)) }
         case ("origin", .filesystem(let d)): return d.origin
@@ -576,14 +576,8 @@ struct PropertyResolver {
     /// Space used by a filesystem, its snapshots and its children: physical, or logical (`logicalused`).
     func used(_ d: Dataset, logical: Bool = false) -> Int64 {
         let own = (logical ? d.referenced : Compression.physical(d.referenced, d.compressRatio)) + d.snapshots.reduce(0) { $0 + $1.used }
-            + (logical ? 0 : unusedRefreservation(d))
+            + (logical ? 0 : d.unusedRefreservation)
         return own + state.datasets.values.filter { Names.parent(of: $0.name) == d.name }.reduce(0) { $0 + used($1, logical: logical) }
-    }
-
-    /// The part of a refreservation its data does not use yet (a non-sparse volume's, mostly).
-    func unusedRefreservation(_ d: Dataset) -> Int64 {
-        let reserved = Int64(d.local["refreservation"] ?? "0") ?? 0
-        return max(0, reserved - Compression.physical(d.referenced, d.compressRatio))
     }
 
     /// The clones of a snapshot, by name.
@@ -612,7 +606,7 @@ struct PropertyResolver {
         var current: String? = d.name
         var limited = false
         while let name = current, let a = state.datasets[name] {
-            if a.local["filesystem_limit"] != nil || a.local["snapshot_limit"] != nil { limited = true; break }
+            if a.hasLimit { limited = true; break }
             current = Names.parent(of: name)
         }
         guard limited else { return nil }

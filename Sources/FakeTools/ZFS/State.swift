@@ -73,6 +73,23 @@ struct Dataset: Codable {
     var snapshotsChanged: Int64?
 }
 
+extension Dataset {
+    /// The part of a refreservation its data does not use yet (a non-sparse volume's, mostly): it counts
+    /// as used, and the pool has that much less available.
+    var unusedRefreservation: Int64 {
+        let reserved = Int64(local["refreservation"] ?? "0") ?? 0
+        return max(0, reserved - Compression.physical(referenced, compressRatio))
+    }
+}
+
+extension Dataset {
+    /// A filesystem or snapshot limit is set here (locally or received): counts are kept from here down,
+    /// and the pool's filesystem_limits feature is active.
+    var hasLimit: Bool {
+        ["filesystem_limit", "snapshot_limit"].contains { local[$0] != nil || received[$0] != nil }
+    }
+}
+
 /// What makes a dataset a volume: `volsize`, `volblocksize`, and whether it was made sparse (`-s`: no
 /// refreservation).
 struct Volume: Codable, Equatable {
@@ -179,9 +196,8 @@ extension HostState {
     func allocated(pool: String) -> Int64 {
         datasets.values.filter { Names.pool(of: $0.name) == pool }
             .reduce(0) { total, d in
-                let data = Compression.physical(d.referenced, d.compressRatio)
-                let reserved = Int64(d.local["refreservation"] ?? "0") ?? 0
-                return total + max(data, reserved) + d.snapshots.reduce(0) { $0 + $1.used }
+                total + Compression.physical(d.referenced, d.compressRatio) + d.unusedRefreservation
+                    + d.snapshots.reduce(0) { $0 + $1.used }
             }
     }
 }

@@ -57,9 +57,7 @@ enum PoolFeatures {
                 }
             }
         case "filesystem_limits":
-            inUse = inPool.contains { d in
-                ["filesystem_limit", "snapshot_limit"].contains { d.local[$0] != nil || d.received[$0] != nil }
-            }
+            inUse = inPool.contains(where: \.hasLimit)
         default: inUse = false
         }
         return inUse ? "active" : stored
